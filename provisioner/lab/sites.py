@@ -1,0 +1,324 @@
+"""The lab: Debian containers booting systemd with sshd on 127.0.0.1, one per simulated commune PC.
+
+Containers are found again through podman labels, so the lab keeps no state
+file of its own beyond the management key, known_hosts and the inventory.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from provisioner import paths, proc
+from provisioner.atomic import write_atomic
+from provisioner.errors import CommandFailedError, ConfigError, LabError, PortTakenError
+from provisioner.lab import image, keys, podman
+from provisioner.lab.mirror import host_mirror
+
+NETWORK = "provisioner-lab"
+SERVICES = "prov-lab-services"
+ADDRESS = "127.0.0.1"
+FIRST_PORT = 2201
+LABEL_LAB = "io.github.provisioner.lab.name"
+LABEL_SITE = "io.github.provisioner.lab.site"
+LABEL_OS = "io.github.provisioner.lab.os"
+LABEL_PORT = "io.github.provisioner.lab.port"
+BOOT_TIMEOUT = 60.0
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Site:
+    name: str
+    container: str
+    os: str
+    port: int
+    state: str
+    address: str = ADDRESS
+
+
+@dataclass(frozen=True)
+class Lab:
+    name: str
+    sites: list[Site]
+    inventory: Path
+    known_hosts: Path
+    key: Path
+    services_address: str | None
+
+
+def container_name(lab: str, site: str) -> str:
+    return f"prov-{lab}-{site}"
+
+
+def _site_from(c: dict[str, Any]) -> Site:
+    labels = c.get("Labels") or {}
+    names = c.get("Names") or [""]
+    return Site(
+        name=labels.get(LABEL_SITE, names[0]),
+        container=names[0],
+        os=labels.get(LABEL_OS, "?"),
+        port=int(labels.get(LABEL_PORT, "0")),
+        state=str(c.get("State", "unknown")).lower(),
+    )
+
+
+def status(lab: str = "lab") -> list[Site]:
+    """The lab's sites as podman sees them, sorted by name."""
+    return sorted((_site_from(c) for c in podman.containers(f"{LABEL_LAB}={lab}")), key=lambda s: s.name)
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((ADDRESS, port))
+        except OSError:
+            return False
+    return True
+
+
+def _ports_of_all_labs() -> set[int]:
+    return {_site_from(c).port for c in podman.containers(podman.LABEL)}
+
+
+def _choose_ports(names: list[str], keep: dict[str, int], base_port: int | None) -> dict[str, int]:
+    """A loopback port per new site: base_port+index when given (must be free), else the next free ones."""
+    used = _ports_of_all_labs() | set(keep.values())
+    chosen: dict[str, int] = {}
+    candidate = FIRST_PORT
+    for index, name in enumerate(names, start=1):
+        if name in keep:
+            continue
+        if base_port is not None:
+            port = base_port + index
+            if port in used or not _port_free(port):
+                raise PortTakenError(
+                    f"port {ADDRESS}:{port} for lab site {name} is already in use",
+                    hint="choose another --base-port, or free the port (ss -ltnp sport = :%d)" % port,
+                )
+        else:
+            while candidate in used or not _port_free(candidate):
+                candidate += 1
+            port = candidate
+            candidate += 1
+        used.add(port)
+        chosen[name] = port
+    return chosen
+
+
+def ensure_services(progress: Progress = _quiet) -> str:
+    """Start the lab's shared services container (NTP server, apt cache); return its address."""
+    podman.network_ensure(NETWORK)
+    base = image.ensure_base("bookworm", progress)
+    tag = image.services_tag(image.recipe("bookworm"))
+    if not podman.image_exists(tag):
+        progress("building the lab services image (NTP server, apt cache)")
+        builder = f"{SERVICES}-build"
+        podman.podman("rm", "-f", builder, check=False)
+        podman.podman("run", "-d", "--name", builder, base, "/lib/systemd/systemd")
+        try:
+            podman.exec_(builder, "sh", "-c",
+                         "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
+                         + " ".join(image.SERVICES_PACKAGES), timeout=900)
+            podman.exec_(builder, "sh", "-c", "cat > /etc/chrony/chrony.conf", input=image.CHRONY_SERVER_CONF)
+            # chronyd can't steer the clock inside a container: serve time without touching it.
+            podman.exec_(builder, "sh", "-c", "echo 'DAEMON_OPTS=\"-F 1 -x\"' > /etc/default/chrony")
+            podman.exec_(builder, "sh", "-c",
+                         "mkdir -p /etc/systemd/system/chrony.service.d && printf '[Unit]\\nConditionCapability=\\n' "
+                         "> /etc/systemd/system/chrony.service.d/lab.conf && apt-get clean")
+            podman.podman("commit", "-q", builder, tag, timeout=600)
+        finally:
+            podman.podman("rm", "-f", builder, check=False)
+    current = podman.containers(f"{podman.LABEL}.services=1")
+    if current and current[0].get("Image") != tag:
+        podman.podman("rm", "-f", SERVICES, check=False)
+        current = []
+    if not current:
+        cache = _apt_cache_dir()
+        progress("starting the lab services container")
+        podman.podman(
+            "run", "-d", "--name", SERVICES, "--hostname", "lab-services", "--network", NETWORK,
+            "--label", f"{podman.LABEL}.services=1",
+            "-v", f"{cache}:/var/cache/apt-cacher-ng",
+            tag, "/lib/systemd/systemd",
+        )
+        podman.exec_(SERVICES, "sh", "-c", "chown -R apt-cacher-ng: /var/cache/apt-cacher-ng || true")
+    elif str(current[0].get("State", "")).lower() != "running":
+        podman.podman("start", SERVICES)
+    address = _address(SERVICES)
+    if not address:
+        raise LabError(f"the lab services container {SERVICES} has no address on network {NETWORK}")
+    return address
+
+
+def _apt_cache_dir() -> Path:
+    path = Path.home() / ".cache" / "provisioner" / "apt-cacher-ng"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _address(container: str) -> str | None:
+    nets = podman.inspect(container).get("NetworkSettings", {}).get("Networks", {}) or {}
+    net = nets.get(NETWORK) or {}
+    return net.get("IPAddress") or None
+
+
+def _start_site(lab: str, name: str, suite: str, port: int, tag: str) -> None:
+    cname = container_name(lab, name)
+    try:
+        podman.podman(
+            "run", "-d", "--name", cname, "--hostname", name, "--network", NETWORK,
+            "-p", f"{ADDRESS}:{port}:22",
+            "--cap-add", "NET_ADMIN", "--cap-add", "AUDIT_WRITE",
+            "--label", f"{podman.LABEL}=1",
+            "--label", f"{LABEL_LAB}={lab}",
+            "--label", f"{LABEL_SITE}={name}",
+            "--label", f"{LABEL_OS}={suite}",
+            "--label", f"{LABEL_PORT}={port}",
+            tag, "/lib/systemd/systemd",
+        )
+    except CommandFailedError as exc:
+        if "address already in use" in exc.stderr:
+            raise PortTakenError(f"port {ADDRESS}:{port} for lab site {name} is already in use",
+                                 hint="run lab up again to pick free ports, or free that port") from exc
+        raise LabError(f"lab site {name} did not start: {exc.stderr.strip()[-300:]}") from exc
+
+
+def _enrol(lab: Lab, site: Site, pubkey: str) -> list[str]:
+    """Wait for the site's sshd and own host keys, authorise the management key, return its host keys."""
+    deadline = time.monotonic() + BOOT_TIMEOUT
+    probe = "test -s /etc/ssh/ssh_host_ed25519_key.pub && systemctl is-active --quiet ssh"
+    while podman.exec_(site.container, "sh", "-c", probe, check=False).returncode != 0:
+        if time.monotonic() > deadline:
+            raise LabError(f"lab site {site.name}: sshd not up after {BOOT_TIMEOUT:.0f} s",
+                           hint=f"look at: podman logs {site.container}")
+        time.sleep(0.2)
+    podman.exec_(site.container, "sh", "-c",
+                 "umask 077; mkdir -p /root/.ssh; cat > /root/.ssh/authorized_keys", input=pubkey + "\n")
+    host_keys = podman.exec_(site.container, "sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub").stdout
+    return [ln for ln in host_keys.splitlines() if ln.strip()]
+
+
+def _check_ssh(lab: Lab, site: Site) -> None:
+    """Log in once over SSH with strict host key checking, as Ansible will."""
+    ssh = proc.require("ssh", package="openssh-client")
+    argv = [ssh, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={lab.known_hosts}", "-o", "ConnectTimeout=10",
+            "-i", str(lab.key), "-p", str(site.port), f"root@{site.address}", "true"]
+    for attempt in range(20):
+        done = proc.run(argv, check=False, timeout=30)
+        if done.returncode == 0:
+            return
+        time.sleep(0.25 * (attempt + 1))
+    raise LabError(f"lab site {site.name}: SSH login on {site.address}:{site.port} failed: {done.stderr.strip()}")
+
+
+def inventory_path(lab: str) -> Path:
+    return paths.lab_dir() / lab / "hosts.yml"
+
+
+def _write_inventory(lab: Lab, services: str, pubkey: str) -> None:
+    mirror = host_mirror()
+    cached = _through_cache(mirror.debian, services)
+    hosts = {
+        s.name: {"ansible_host": s.address, "ansible_port": s.port, "lab_os": s.os}
+        for s in lab.sites
+    }
+    group_vars: dict[str, Any] = {
+        "ansible_user": "root",
+        "ansible_ssh_private_key_file": str(lab.key),
+        "ansible_ssh_common_args": f"-o UserKnownHostsFile={lab.known_hosts} -o StrictHostKeyChecking=yes",
+        "base_apt_mirror": cached,
+        "base_apt_security_mirror": _through_cache(mirror.security, services) if mirror.security else "",
+        "base_chrony_servers": [services],
+        "base_chrony_set_system_clock": False,
+        "base_admin_authorized_keys": [pubkey],
+    }
+    doc = {"all": {"children": {lab.name: {"hosts": hosts, "vars": group_vars}}}}
+    header = (
+        f"# Lab '{lab.name}': written by 'provisioner lab up'; rewritten on every run.\n"
+        "# Sites are podman containers on loopback ports; apt and NTP come from the lab services container.\n"
+    )
+    write_atomic(lab.inventory, header + yaml.safe_dump(doc, sort_keys=True, default_flow_style=False, allow_unicode=True))
+
+
+def _through_cache(url: str, services: str) -> str:
+    """``http://host/path`` as seen through the lab's apt-cacher-ng."""
+    rest = url.split("://", 1)[-1]
+    return f"http://{services}:3142/{rest}"
+
+
+def up(
+    count: int,
+    suite: str = "bookworm",
+    lab_name: str = "lab",
+    base_port: int | None = None,
+    prefix: str = "site",
+    progress: Progress = _quiet,
+) -> Lab:
+    """Make the lab hold exactly ``count`` running sites of ``suite``; write its inventory."""
+    if count < 1:
+        raise ConfigError("a lab needs at least one site", hint="use --sites 1 or more")
+    if not lab_name.replace("-", "").isalnum() or not prefix.replace("-", "").isalnum():
+        raise ConfigError("lab and site prefix names may hold only letters, digits and '-'")
+    proc.require("podman")
+    names = [f"{prefix}{i:02d}" for i in range(1, count + 1)]
+    tag = image.ensure_base(suite, progress)
+    services = ensure_services(progress)
+    existing = {s.name: s for s in status(lab_name)}
+    for site in existing.values():
+        if site.name not in names or site.os != suite:
+            progress(f"removing lab site {site.name}")
+            podman.podman("rm", "-f", site.container)
+    existing = {s.name: s for s in status(lab_name)}
+    for site in existing.values():
+        if site.state != "running":
+            podman.podman("start", site.container)
+    keep = {n: s.port for n, s in existing.items()}
+    ports = _choose_ports(names, keep, base_port)
+    for name, port in ports.items():
+        progress(f"starting lab site {name} ({suite}) on {ADDRESS}:{port}")
+        _start_site(lab_name, name, suite, port, tag)
+    lab_root = paths.lab_dir()
+    key = keys.management_key(lab_root)
+    pubkey = keys.public_key(key)
+    lab = Lab(lab_name, status(lab_name), inventory_path(lab_name), lab_root / "known_hosts", key, services)
+    progress(f"waiting for {len(lab.sites)} site(s) to boot and enrolling their host keys")
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        found = list(pool.map(lambda s: _enrol(lab, s, pubkey), lab.sites))
+    for site, host_keys in zip(lab.sites, found, strict=True):
+        keys.record_host_keys(lab.known_hosts, site.address, site.port, host_keys)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda s: _check_ssh(lab, s), lab.sites))
+    _write_inventory(lab, services, pubkey)
+    return lab
+
+
+def down(lab_name: str = "lab", everything: bool = False, progress: Progress = _quiet) -> list[str]:
+    """Remove the lab's sites (and with ``everything`` the services container and network)."""
+    removed = []
+    lab_root = paths.lab_dir()
+    for site in status(lab_name):
+        progress(f"removing lab site {site.name}")
+        podman.podman("rm", "-f", "-t", "2", site.container)
+        keys.forget_host(lab_root / "known_hosts", site.address, site.port)
+        removed.append(site.name)
+    inventory_path(lab_name).unlink(missing_ok=True)
+    if everything:
+        podman.podman("rm", "-f", "-t", "2", SERVICES, check=False)
+        if not podman.containers(podman.LABEL):
+            podman.podman("network", "rm", NETWORK, check=False)
+    return removed
