@@ -1,0 +1,15 @@
+"""Fixtures shared by the site checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from provisioner.checks.site import Site
+
+
+@pytest.fixture(scope="module")
+def site(host: Any) -> Site:
+    """The site ``host`` is, with its inventory variables (group and host vars merged)."""
+    return Site(name=str(host.backend.host), vars=dict(host.ansible.get_variables()))
