@@ -52,3 +52,11 @@ def lab_dir() -> Path:
 def checks_dir() -> Path:
     """The packaged testinfra site checks."""
     return _PACKAGE_DIR / "checks"
+
+
+def state_dir() -> Path:
+    """Run artifacts, reports and (later) the state database; never committed."""
+    env = os.environ.get("PROVISIONER_STATE_DIR")
+    path = Path(env) if env else project_root() / ".state"
+    path.mkdir(parents=True, exist_ok=True)
+    return path.resolve()

@@ -13,3 +13,9 @@ from provisioner.checks.site import Site
 def site(host: Any) -> Site:
     """The site ``host`` is, with its inventory variables (group and host vars merged)."""
     return Site(name=str(host.backend.host), vars=dict(host.ansible.get_variables()))
+
+
+@pytest.fixture(autouse=True)
+def _record_site(host: Any, record_property: Any) -> None:
+    """Name the site in the JUnit report, so ``verify`` counts results per site."""
+    record_property("site", str(host.backend.host))

@@ -1,0 +1,174 @@
+"""The one adapter to ansible-runner: arguments built in one place, the project's own typed results out.
+
+No other module imports ``ansible_runner``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ansible_runner
+
+from provisioner import paths
+from provisioner.errors import RunError
+
+#: Artifact folders kept; older ones are removed so they cannot fill a disk.
+KEEP_ARTIFACTS = 20
+
+
+@dataclass(frozen=True)
+class SiteResult:
+    """One site's outcome in one Ansible run."""
+
+    host: str
+    ok: int = 0
+    changed: int = 0
+    failed: int = 0
+    unreachable: int = 0
+    skipped: int = 0
+    failed_task: str | None = None
+    message: str | None = None
+
+    @property
+    def status(self) -> str:
+        if self.unreachable:
+            return "unreachable"
+        if self.failed:
+            return "failed"
+        return "changed" if self.changed else "ok"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """An Ansible run's outcome: the runner's status and every site's result."""
+
+    status: str
+    rc: int
+    sites: dict[str, SiteResult]
+    artifacts: Path
+
+    @property
+    def succeeded(self) -> bool:
+        return self.rc == 0 and all(s.status in ("ok", "changed") for s in self.sites.values())
+
+
+@dataclass(frozen=True)
+class Event:
+    """A progress event: a task started, or a site's result for a task."""
+
+    kind: str  # "task", "ok", "changed", "failed", "unreachable", "skipped"
+    host: str | None
+    task: str | None
+
+
+@dataclass
+class _Collector:
+    progress: Callable[[Event], None] | None
+    failures: dict[str, tuple[str, str]] = field(default_factory=dict)
+    stats: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def __call__(self, event: Mapping[str, Any]) -> bool:
+        kind = event.get("event", "")
+        data = event.get("event_data", {}) or {}
+        host = data.get("host")
+        task = data.get("task")
+        if kind == "playbook_on_task_start":
+            self._emit(Event("task", None, task))
+        elif kind in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
+            res = data.get("res", {}) or {}
+            msg = str(res.get("msg") or res.get("stderr") or res.get("reason") or "").strip()
+            self.failures.setdefault(host, (str(task), msg[:2000]))
+            self._emit(Event("failed" if kind == "runner_on_failed" else "unreachable", host, task))
+        elif kind == "runner_on_ok":
+            changed = bool((data.get("res") or {}).get("changed"))
+            self._emit(Event("changed" if changed else "ok", host, task))
+        elif kind == "runner_on_skipped":
+            self._emit(Event("skipped", host, task))
+        elif kind == "playbook_on_stats":
+            for key, bucket in (("ok", "ok"), ("changed", "changed"), ("failures", "failed"),
+                                ("dark", "unreachable"), ("skipped", "skipped")):
+                for h, n in (data.get(key) or {}).items():
+                    self.stats.setdefault(h, {})[bucket] = int(n)
+        return True
+
+    def _emit(self, event: Event) -> None:
+        if self.progress:
+            self.progress(event)
+
+    def results(self) -> dict[str, SiteResult]:
+        out = {}
+        for host in sorted(set(self.stats) | set(self.failures)):
+            counts = self.stats.get(host, {})
+            task, msg = self.failures.get(host, (None, None))
+            out[host] = SiteResult(host=host, failed_task=task, message=msg, **counts)
+        return out
+
+
+def run_playbook(
+    playbook: str,
+    inventory: Sequence[Path],
+    *,
+    limit: str | None = None,
+    tags: str | None = None,
+    check: bool = False,
+    diff: bool = False,
+    forks: int | None = None,
+    extravars: Mapping[str, Any] | None = None,
+    ssh_key: str | None = None,
+    progress: Callable[[Event], None] | None = None,
+    quiet: bool = True,
+) -> RunResult:
+    """Run ``playbooks/<playbook>`` from the project against ``inventory``."""
+    root = paths.project_root()
+    book = root / "playbooks" / playbook
+    if not book.is_file():
+        raise RunError(f"no playbook {book}")
+    for inv in inventory:
+        if not Path(inv).exists():
+            raise RunError(f"inventory {inv} does not exist",
+                           hint="run 'provisioner lab up' for the lab, or 'provisioner inventory build' for a province")
+    private = paths.state_dir() / "runner"
+    private.mkdir(parents=True, exist_ok=True)
+    cmdline = []
+    if tags:
+        cmdline += ["--tags", tags]
+    if check:
+        cmdline.append("--check")
+    if diff:
+        cmdline.append("--diff")
+    collector = _Collector(progress)
+    kwargs: dict[str, Any] = {
+        "private_data_dir": str(private),
+        "project_dir": str(root),
+        "playbook": str(book),
+        "inventory": [str(Path(i).resolve()) for i in inventory],
+        "envvars": {"ANSIBLE_CONFIG": str(root / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"},
+        "event_handler": collector,
+        "quiet": quiet,
+        "rotate_artifacts": KEEP_ARTIFACTS,
+        # Secrets reach Ansible through ssh_key/passwords, never through files under artifacts.
+        "suppress_env_files": True,
+    }
+    if cmdline:
+        kwargs["cmdline"] = " ".join(cmdline)
+    if limit:
+        kwargs["limit"] = limit
+    if forks:
+        kwargs["forks"] = forks
+    if extravars:
+        kwargs["extravars"] = dict(extravars)
+    if ssh_key:
+        kwargs["ssh_key"] = ssh_key
+    try:
+        result = ansible_runner.run(**kwargs)
+    except Exception as exc:  # ansible-runner raises plain exceptions for set-up problems
+        raise RunError(f"ansible-runner could not run {playbook}: {exc}") from exc
+    return RunResult(
+        status=str(result.status),
+        rc=int(result.rc if result.rc is not None else -1),
+        sites=collector.results(),
+        artifacts=Path(result.config.artifact_dir),
+    )
