@@ -19,8 +19,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-lab_app = typer.Typer(help="A lab of simulated commune PCs (podman containers) to provision and test.",
-                      no_args_is_help=True)
+lab_app = typer.Typer(help="A lab of simulated commune PCs (podman containers) to provision and test.", no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
 
 out = Console()
@@ -57,22 +56,38 @@ def lab_up(
     os_: Annotated[str, typer.Option("--os", help="Debian suite: bookworm (12) or trixie (13).")] = "bookworm",
     name: Annotated[str, typer.Option("--lab", help="Lab name, to keep several labs apart.")] = "lab",
     prefix: Annotated[str, typer.Option("--prefix", help="Site name prefix (site01, site02...).")] = "site",
-    base_port: Annotated[int | None, typer.Option("--base-port", help="Site N gets port BASE+N (default: free ports from 2201).")] = None,
+    site_names: Annotated[
+        list[str] | None, typer.Option("--name", help="Explicit site name (repeatable); overrides --sites.")
+    ] = None,
+    base_port: Annotated[
+        int | None, typer.Option("--base-port", help="Site N gets port BASE+N (default: free ports from 2201).")
+    ] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the lab as JSON.")] = False,
 ) -> None:
     """Start (or resize) a lab of N sites and write its inventory."""
+    from provisioner.lab import keys
     from provisioner.lab import sites as lab_sites
 
-    lab = lab_sites.up(sites, os_, name, base_port, prefix, progress=_say)
+    lab = lab_sites.up(sites, suite=os_, lab_name=name, base_port=base_port, prefix=prefix, names=site_names, progress=_say)
     if json_:
         import json
 
-        out.print_json(json.dumps({
-            "lab": lab.name, "inventory": str(lab.inventory), "known_hosts": str(lab.known_hosts),
-            "key": str(lab.key), "services": lab.services_address,
-            "sites": [{"name": s.name, "address": s.address, "port": s.port, "os": s.os, "container": s.container}
-                      for s in lab.sites],
-        }))
+        out.print_json(
+            json.dumps(
+                {
+                    "lab": lab.name,
+                    "inventory": str(lab.inventory),
+                    "known_hosts": str(lab.known_hosts),
+                    "key": str(lab.key),
+                    "services": lab.services_address,
+                    "vars": lab_sites.role_vars(lab.services_address or "", keys.public_key(lab.key)),
+                    "sites": [
+                        {"name": s.name, "address": s.address, "port": s.port, "os": s.os, "container": s.container}
+                        for s in lab.sites
+                    ],
+                }
+            )
+        )
         return
     _lab_table(lab.sites)
     out.print(f"inventory: {lab.inventory}")
@@ -132,8 +147,13 @@ def converge(
     table = Table("site", "result", "ok", "changed", "failed task", title="Converge")
     colours = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "magenta"}
     for s in result.sites.values():
-        table.add_row(s.host, f"[{colours[s.status]}]{s.status}[/]", str(s.ok), str(s.changed),
-                      f"{s.failed_task}: {s.message}" if s.failed_task else "")
+        table.add_row(
+            s.host,
+            f"[{colours[s.status]}]{s.status}[/]",
+            str(s.ok),
+            str(s.changed),
+            f"{s.failed_task}: {s.message}" if s.failed_task else "",
+        )
     out.print(table)
     out.print(f"artifacts: {result.artifacts}")
     if not result.succeeded:

@@ -53,9 +53,7 @@ class CommandFailedError(ProvisionerError):
     def __init__(self, argv: list[str], returncode: int, stderr: str) -> None:
         shown = " ".join(argv[:6]) + (" ..." if len(argv) > 6 else "")
         tail = stderr.strip().splitlines()[-5:]
-        super().__init__(
-            f"command failed (exit {returncode}): {shown}" + ("\n    " + "\n    ".join(tail) if tail else "")
-        )
+        super().__init__(f"command failed (exit {returncode}): {shown}" + ("\n    " + "\n    ".join(tail) if tail else ""))
         self.argv = argv
         self.returncode = returncode
         self.stderr = stderr

@@ -88,8 +88,13 @@ class _Collector:
         elif kind == "runner_on_skipped":
             self._emit(Event("skipped", host, task))
         elif kind == "playbook_on_stats":
-            for key, bucket in (("ok", "ok"), ("changed", "changed"), ("failures", "failed"),
-                                ("dark", "unreachable"), ("skipped", "skipped")):
+            for key, bucket in (
+                ("ok", "ok"),
+                ("changed", "changed"),
+                ("failures", "failed"),
+                ("dark", "unreachable"),
+                ("skipped", "skipped"),
+            ):
                 for h, n in (data.get(key) or {}).items():
                     self.stats.setdefault(h, {})[bucket] = int(n)
         return True
@@ -128,8 +133,10 @@ def run_playbook(
         raise RunError(f"no playbook {book}")
     for inv in inventory:
         if not Path(inv).exists():
-            raise RunError(f"inventory {inv} does not exist",
-                           hint="run 'provisioner lab up' for the lab, or 'provisioner inventory build' for a province")
+            raise RunError(
+                f"inventory {inv} does not exist",
+                hint="run 'provisioner lab up' for the lab, or 'provisioner inventory build' for a province",
+            )
     private = paths.state_dir() / "runner"
     private.mkdir(parents=True, exist_ok=True)
     cmdline = []

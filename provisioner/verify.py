@@ -41,10 +41,18 @@ def pytest_argv(inventory: Path, junit: Path, limit: str | None = None, workers:
     """The exact command ``verify`` runs (also shown by ``verify --print``)."""
     hosts = f"ansible://{limit}" if limit else "ansible://all"
     argv = [
-        sys.executable, "-m", "pytest", str(paths.checks_dir()),
-        "-c", str(paths.checks_dir() / "pytest.ini"),
-        f"--hosts={hosts}", f"--ansible-inventory={inventory}",
-        f"--junitxml={junit}", "-q", "--no-header", "-rfE",
+        sys.executable,
+        "-m",
+        "pytest",
+        str(paths.checks_dir()),
+        "-c",
+        str(paths.checks_dir() / "pytest.ini"),
+        f"--hosts={hosts}",
+        f"--ansible-inventory={inventory}",
+        f"--junitxml={junit}",
+        "-q",
+        "--no-header",
+        "-rfE",
     ]
     if workers > 1:
         argv += ["-n", str(workers)]
@@ -59,10 +67,18 @@ def run_checks(inventory: Path, *, limit: str | None = None, workers: int = 4, j
     junit.parent.mkdir(parents=True, exist_ok=True)
     junit.unlink(missing_ok=True)
     env = {**os.environ, "ANSIBLE_CONFIG": str(paths.project_root() / "ansible.cfg")}
-    done = subprocess.run(pytest_argv(inventory, junit, limit, workers), cwd=paths.project_root(), env=env,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        pytest_argv(inventory, junit, limit, workers),
+        cwd=paths.project_root(),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if not junit.is_file():
-        raise VerifyError(f"the site checks did not run (pytest exit {done.returncode}):\n{done.stdout[-1500:]}{done.stderr[-1500:]}")
+        raise VerifyError(
+            f"the site checks did not run (pytest exit {done.returncode}):\n{done.stdout[-1500:]}{done.stderr[-1500:]}"
+        )
     return VerifyResult(sites=parse_junit(junit), junit=junit, returncode=done.returncode)
 
 

@@ -27,7 +27,7 @@ def probe_auth(address: str, port: int, user: str, known_hosts: str, timeout: fl
     if known:
         # Ask only for host key types we hold, so the check is against what we trust.
         options = transport.get_security_options()
-        wanted = [k for k in options.key_types if k in known.keys()]
+        wanted = [k for k in options.key_types if k in known]
         if wanted:
             options.key_types = wanted
     try:

@@ -11,7 +11,7 @@ import pytest
 from provisioner.checks.site import Site
 from provisioner.checks.sshprobe import probe_auth
 
-pytestmark = pytest.mark.role("base")
+pytestmark = pytest.mark.base
 
 
 def _minutes(hhmm: str) -> int:

@@ -127,11 +127,23 @@ def _import(root: Path, tag: str) -> None:
 
     tar = subprocess.Popen(["tar", "-C", str(root), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
     imp = subprocess.run(
-        [exe, "--runtime", "runc", "import",
-         "--change", 'CMD ["/lib/systemd/systemd"]',
-         "--change", "STOPSIGNAL=SIGRTMIN+3",
-         "-", tag],
-        stdin=tar.stdout, capture_output=True, text=True, env={**os.environ, **env}, check=False,
+        [
+            exe,
+            "--runtime",
+            "runc",
+            "import",
+            "--change",
+            'CMD ["/lib/systemd/systemd"]',
+            "--change",
+            "STOPSIGNAL=SIGRTMIN+3",
+            "-",
+            tag,
+        ],
+        stdin=tar.stdout,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        check=False,
     )
     if tar.stdout:
         tar.stdout.close()
@@ -152,7 +164,8 @@ def ensure_base(suite: str, progress: Progress = _quiet) -> str:
         root = Path(tmp) / "rootfs"
         done = proc.run(
             [debootstrap, f"--variant={r.variant}", f"--include={','.join(r.packages)}", suite, str(root), mirror.debian],
-            check=False, timeout=1800,
+            check=False,
+            timeout=1800,
         )
         if done.returncode != 0:
             log = root / "debootstrap/debootstrap.log"

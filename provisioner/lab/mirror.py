@@ -33,9 +33,9 @@ def _deb822_entries(text: str) -> list[tuple[list[str], list[str]]]:
 def _one_line_entries(text: str) -> list[tuple[list[str], list[str]]]:
     entries = []
     for line in text.splitlines():
-        line = re.sub(r"\[[^]]*\]", " ", line.split("#", 1)[0]).split()  # type: ignore[assignment]
-        if len(line) >= 3 and line[0] == "deb":
-            entries.append(([line[1]], [line[2]]))
+        words = re.sub(r"\[[^]]*\]", " ", line.split("#", 1)[0]).split()
+        if len(words) >= 3 and words[0] == "deb":
+            entries.append(([words[1]], [words[2]]))
     return entries
 
 

@@ -17,7 +17,9 @@ def _env() -> dict[str, str]:
     return {"CONTAINERS_CONF": str(conf)}
 
 
-def podman(*args: str, input: str | None = None, check: bool = True, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
+def podman(
+    *args: str, input: str | None = None, check: bool = True, timeout: float | None = None
+) -> subprocess.CompletedProcess[str]:
     """Run ``podman --runtime runc ARGS`` with the lab's containers.conf."""
     exe = proc.require("podman")
     return proc.run([exe, "--runtime", "runc", *args], input=input, env=_env(), check=check, timeout=timeout)
@@ -40,7 +42,9 @@ def inspect(name: str) -> dict[str, Any]:
     return dict(data[0])
 
 
-def exec_(name: str, *argv: str, input: str | None = None, check: bool = True, timeout: float | None = 30) -> subprocess.CompletedProcess[str]:
+def exec_(
+    name: str, *argv: str, input: str | None = None, check: bool = True, timeout: float | None = 30
+) -> subprocess.CompletedProcess[str]:
     """Run ``argv`` inside container ``name``."""
     flags = ["-i"] if input is not None else []
     return podman("exec", *flags, name, *argv, input=input, check=check, timeout=timeout)

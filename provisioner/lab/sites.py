@@ -6,6 +6,7 @@ file of its own beyond the management key, known_hosts and the inventory.
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -31,6 +32,7 @@ LABEL_SITE = "io.github.provisioner.lab.site"
 LABEL_OS = "io.github.provisioner.lab.os"
 LABEL_PORT = "io.github.provisioner.lab.port"
 BOOT_TIMEOUT = 60.0
+_LABEL = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 
 Progress = Callable[[str], None]
 
@@ -107,7 +109,7 @@ def _choose_ports(names: list[str], keep: dict[str, int], base_port: int | None)
             if port in used or not _port_free(port):
                 raise PortTakenError(
                     f"port {ADDRESS}:{port} for lab site {name} is already in use",
-                    hint="choose another --base-port, or free the port (ss -ltnp sport = :%d)" % port,
+                    hint=f"choose another --base-port, or free the port (ss -ltnp sport = :{port})",
                 )
         else:
             while candidate in used or not _port_free(candidate):
@@ -130,15 +132,23 @@ def ensure_services(progress: Progress = _quiet) -> str:
         podman.podman("rm", "-f", builder, check=False)
         podman.podman("run", "-d", "--name", builder, base, "/lib/systemd/systemd")
         try:
-            podman.exec_(builder, "sh", "-c",
-                         "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q "
-                         + " ".join(image.SERVICES_PACKAGES), timeout=900)
+            podman.exec_(
+                builder,
+                "sh",
+                "-c",
+                "apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q " + " ".join(image.SERVICES_PACKAGES),
+                timeout=900,
+            )
             podman.exec_(builder, "sh", "-c", "cat > /etc/chrony/chrony.conf", input=image.CHRONY_SERVER_CONF)
             # chronyd can't steer the clock inside a container: serve time without touching it.
             podman.exec_(builder, "sh", "-c", "echo 'DAEMON_OPTS=\"-F 1 -x\"' > /etc/default/chrony")
-            podman.exec_(builder, "sh", "-c",
-                         "mkdir -p /etc/systemd/system/chrony.service.d && printf '[Unit]\\nConditionCapability=\\n' "
-                         "> /etc/systemd/system/chrony.service.d/lab.conf && apt-get clean")
+            podman.exec_(
+                builder,
+                "sh",
+                "-c",
+                "mkdir -p /etc/systemd/system/chrony.service.d && printf '[Unit]\\nConditionCapability=\\n' "
+                "> /etc/systemd/system/chrony.service.d/lab.conf && apt-get clean",
+            )
             podman.podman("commit", "-q", builder, tag, timeout=600)
         finally:
             podman.podman("rm", "-f", builder, check=False)
@@ -150,10 +160,20 @@ def ensure_services(progress: Progress = _quiet) -> str:
         cache = _apt_cache_dir()
         progress("starting the lab services container")
         podman.podman(
-            "run", "-d", "--name", SERVICES, "--hostname", "lab-services", "--network", NETWORK,
-            "--label", f"{podman.LABEL}.services=1",
-            "-v", f"{cache}:/var/cache/apt-cacher-ng",
-            tag, "/lib/systemd/systemd",
+            "run",
+            "-d",
+            "--name",
+            SERVICES,
+            "--hostname",
+            "lab-services",
+            "--network",
+            NETWORK,
+            "--label",
+            f"{podman.LABEL}.services=1",
+            "-v",
+            f"{cache}:/var/cache/apt-cacher-ng",
+            tag,
+            "/lib/systemd/systemd",
         )
         podman.exec_(SERVICES, "sh", "-c", "chown -R apt-cacher-ng: /var/cache/apt-cacher-ng || true")
     elif str(current[0].get("State", "")).lower() != "running":
@@ -180,20 +200,39 @@ def _start_site(lab: str, name: str, suite: str, port: int, tag: str) -> None:
     cname = container_name(lab, name)
     try:
         podman.podman(
-            "run", "-d", "--name", cname, "--hostname", name, "--network", NETWORK,
-            "-p", f"{ADDRESS}:{port}:22",
-            "--cap-add", "NET_ADMIN", "--cap-add", "AUDIT_WRITE",
-            "--label", f"{podman.LABEL}=1",
-            "--label", f"{LABEL_LAB}={lab}",
-            "--label", f"{LABEL_SITE}={name}",
-            "--label", f"{LABEL_OS}={suite}",
-            "--label", f"{LABEL_PORT}={port}",
-            tag, "/lib/systemd/systemd",
+            "run",
+            "-d",
+            "--name",
+            cname,
+            "--hostname",
+            name,
+            "--network",
+            NETWORK,
+            "-p",
+            f"{ADDRESS}:{port}:22",
+            "--cap-add",
+            "NET_ADMIN",
+            "--cap-add",
+            "AUDIT_WRITE",
+            "--label",
+            f"{podman.LABEL}=1",
+            "--label",
+            f"{LABEL_LAB}={lab}",
+            "--label",
+            f"{LABEL_SITE}={name}",
+            "--label",
+            f"{LABEL_OS}={suite}",
+            "--label",
+            f"{LABEL_PORT}={port}",
+            tag,
+            "/lib/systemd/systemd",
         )
     except CommandFailedError as exc:
         if "address already in use" in exc.stderr:
-            raise PortTakenError(f"port {ADDRESS}:{port} for lab site {name} is already in use",
-                                 hint="run lab up again to pick free ports, or free that port") from exc
+            raise PortTakenError(
+                f"port {ADDRESS}:{port} for lab site {name} is already in use",
+                hint="run lab up again to pick free ports, or free that port",
+            ) from exc
         raise LabError(f"lab site {name} did not start: {exc.stderr.strip()[-300:]}") from exc
 
 
@@ -203,11 +242,13 @@ def _enrol(lab: Lab, site: Site, pubkey: str) -> list[str]:
     probe = "test -s /etc/ssh/ssh_host_ed25519_key.pub && systemctl is-active --quiet ssh"
     while podman.exec_(site.container, "sh", "-c", probe, check=False).returncode != 0:
         if time.monotonic() > deadline:
-            raise LabError(f"lab site {site.name}: sshd not up after {BOOT_TIMEOUT:.0f} s",
-                           hint=f"look at: podman logs {site.container}")
+            raise LabError(
+                f"lab site {site.name}: sshd not up after {BOOT_TIMEOUT:.0f} s", hint=f"look at: podman logs {site.container}"
+            )
         time.sleep(0.2)
-    podman.exec_(site.container, "sh", "-c",
-                 "umask 077; mkdir -p /root/.ssh; cat > /root/.ssh/authorized_keys", input=pubkey + "\n")
+    podman.exec_(
+        site.container, "sh", "-c", "umask 077; mkdir -p /root/.ssh; cat > /root/.ssh/authorized_keys", input=pubkey + "\n"
+    )
     host_keys = podman.exec_(site.container, "sh", "-c", "cat /etc/ssh/ssh_host_*_key.pub").stdout
     return [ln for ln in host_keys.splitlines() if ln.strip()]
 
@@ -215,9 +256,23 @@ def _enrol(lab: Lab, site: Site, pubkey: str) -> list[str]:
 def _check_ssh(lab: Lab, site: Site) -> None:
     """Log in once over SSH with strict host key checking, as Ansible will."""
     ssh = proc.require("ssh", package="openssh-client")
-    argv = [ssh, "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes",
-            "-o", f"UserKnownHostsFile={lab.known_hosts}", "-o", "ConnectTimeout=10",
-            "-i", str(lab.key), "-p", str(site.port), f"root@{site.address}", "true"]
+    argv = [
+        ssh,
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        f"UserKnownHostsFile={lab.known_hosts}",
+        "-o",
+        "ConnectTimeout=10",
+        "-i",
+        str(lab.key),
+        "-p",
+        str(site.port),
+        f"root@{site.address}",
+        "true",
+    ]
     for attempt in range(20):
         done = proc.run(argv, check=False, timeout=30)
         if done.returncode == 0:
@@ -230,22 +285,26 @@ def inventory_path(lab: str) -> Path:
     return paths.lab_dir() / lab / "hosts.yml"
 
 
-def _write_inventory(lab: Lab, services: str, pubkey: str) -> None:
+def role_vars(services: str, pubkey: str) -> dict[str, Any]:
+    """What the roles need to know about the lab: its mirror, its NTP server, the management key."""
     mirror = host_mirror()
-    cached = _through_cache(mirror.debian, services)
-    hosts = {
-        s.name: {"ansible_host": s.address, "ansible_port": s.port, "lab_os": s.os}
-        for s in lab.sites
+    return {
+        "base_apt_mirror": _through_cache(mirror.debian, services),
+        "base_apt_security_mirror": _through_cache(mirror.security, services) if mirror.security else "",
+        "base_chrony_servers": [services],
+        "base_chrony_pools": [],
+        "base_chrony_set_system_clock": False,
+        "base_admin_authorized_keys": [pubkey],
     }
+
+
+def _write_inventory(lab: Lab, services: str, pubkey: str) -> None:
+    hosts = {s.name: {"ansible_host": s.address, "ansible_port": s.port, "lab_os": s.os} for s in lab.sites}
     group_vars: dict[str, Any] = {
         "ansible_user": "root",
         "ansible_ssh_private_key_file": str(lab.key),
         "ansible_ssh_common_args": f"-o UserKnownHostsFile={lab.known_hosts} -o StrictHostKeyChecking=yes",
-        "base_apt_mirror": cached,
-        "base_apt_security_mirror": _through_cache(mirror.security, services) if mirror.security else "",
-        "base_chrony_servers": [services],
-        "base_chrony_set_system_clock": False,
-        "base_admin_authorized_keys": [pubkey],
+        **role_vars(services, pubkey),
     }
     doc = {"all": {"children": {lab.name: {"hosts": hosts, "vars": group_vars}}}}
     header = (
@@ -263,19 +322,27 @@ def _through_cache(url: str, services: str) -> str:
 
 def up(
     count: int,
+    *,
     suite: str = "bookworm",
     lab_name: str = "lab",
     base_port: int | None = None,
     prefix: str = "site",
+    names: list[str] | None = None,
     progress: Progress = _quiet,
 ) -> Lab:
-    """Make the lab hold exactly ``count`` running sites of ``suite``; write its inventory."""
-    if count < 1:
+    """Make the lab hold exactly ``count`` running sites of ``suite`` (or the ``names`` given); write its inventory."""
+    names = list(names) if names else [f"{prefix}{i:02d}" for i in range(1, count + 1)]
+    if len(names) < 1:
         raise ConfigError("a lab needs at least one site", hint="use --sites 1 or more")
-    if not lab_name.replace("-", "").isalnum() or not prefix.replace("-", "").isalnum():
-        raise ConfigError("lab and site prefix names may hold only letters, digits and '-'")
+    for word in (lab_name, *names):
+        if not _LABEL.match(word):
+            raise ConfigError(
+                f"{word!r} is not usable as a lab or site name",
+                hint="use lowercase letters, digits and '-', starting with a letter (at most 40 characters)",
+            )
+    if suite not in image.SUITES:
+        raise ConfigError(f"unknown Debian suite {suite!r}", hint=f"use one of: {', '.join(image.SUITES)}")
     proc.require("podman")
-    names = [f"{prefix}{i:02d}" for i in range(1, count + 1)]
     tag = image.ensure_base(suite, progress)
     services = ensure_services(progress)
     existing = {s.name: s for s in status(lab_name)}
