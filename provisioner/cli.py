@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -13,6 +13,9 @@ from rich.table import Table
 
 from provisioner import __version__, paths
 from provisioner.errors import ProvisionerError
+
+if TYPE_CHECKING:
+    from provisioner.lab.sites import Site
 
 app = typer.Typer(
     help="Provision and keep healthy the PCs in commune online conference rooms.",
@@ -117,10 +120,10 @@ def lab_down(
     out.print(f"removed {len(removed)} site(s)")
 
 
-def _lab_table(found: list[object]) -> None:
+def _lab_table(found: list[Site]) -> None:
     table = Table("site", "os", "ssh", "state", "container", title="Lab sites")
     for s in found:
-        table.add_row(s.name, s.os, f"{s.address}:{s.port}", s.state, s.container)  # type: ignore[attr-defined]
+        table.add_row(s.name, s.os, f"{s.address}:{s.port}", s.state, s.container)
     out.print(table)
 
 

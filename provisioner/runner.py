@@ -80,7 +80,7 @@ class _Collector:
         elif kind in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
             res = data.get("res", {}) or {}
             msg = str(res.get("msg") or res.get("stderr") or res.get("reason") or "").strip()
-            self.failures.setdefault(host, (str(task), msg[:2000]))
+            self.failures.setdefault(str(host), (str(task), msg[:2000]))
             self._emit(Event("failed" if kind == "runner_on_failed" else "unreachable", host, task))
         elif kind == "runner_on_ok":
             changed = bool((data.get("res") or {}).get("changed"))
