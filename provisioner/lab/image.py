@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -122,9 +123,6 @@ def _customise(root: Path, r: Recipe) -> None:
 
 def _import(root: Path, tag: str) -> None:
     exe = proc.require("podman")
-    env = {**podman._env()}
-    import os
-
     tar = subprocess.Popen(["tar", "-C", str(root), "--numeric-owner", "-c", "."], stdout=subprocess.PIPE)
     imp = subprocess.run(
         [
@@ -142,7 +140,7 @@ def _import(root: Path, tag: str) -> None:
         stdin=tar.stdout,
         capture_output=True,
         text=True,
-        env={**os.environ, **env},
+        env={**os.environ, **podman.env()},
         check=False,
     )
     if tar.stdout:

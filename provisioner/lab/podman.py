@@ -12,7 +12,7 @@ from provisioner import proc
 LABEL = "io.github.provisioner.lab"
 
 
-def _env() -> dict[str, str]:
+def env() -> dict[str, str]:
     conf = resources.files("provisioner.lab").joinpath("containers.conf")
     return {"CONTAINERS_CONF": str(conf)}
 
@@ -22,7 +22,7 @@ def podman(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``podman --runtime runc ARGS`` with the lab's containers.conf."""
     exe = proc.require("podman")
-    return proc.run([exe, "--runtime", "runc", *args], input=input, env=_env(), check=check, timeout=timeout)
+    return proc.run([exe, "--runtime", "runc", *args], input=input, env=env(), check=check, timeout=timeout)
 
 
 def image_exists(tag: str) -> bool:

@@ -340,8 +340,7 @@ def up(
                 f"{word!r} is not usable as a lab or site name",
                 hint="use lowercase letters, digits and '-', starting with a letter (at most 40 characters)",
             )
-    if suite not in image.SUITES:
-        raise ConfigError(f"unknown Debian suite {suite!r}", hint=f"use one of: {', '.join(image.SUITES)}")
+    image.recipe(suite)  # rejects an unknown suite before anything starts
     proc.require("podman")
     tag = image.ensure_base(suite, progress)
     services = ensure_services(progress)
