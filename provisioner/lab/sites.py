@@ -253,17 +253,19 @@ def _enrol(lab: Lab, site: Site, pubkey: str) -> list[str]:
     return [ln for ln in host_keys.splitlines() if ln.strip()]
 
 
+def ssh_options(known_hosts: Path) -> list[str]:
+    """How every SSH connection to a lab site checks its host key: only against the lab's known_hosts."""
+    return ["-o", f"UserKnownHostsFile={known_hosts}", "-o", "StrictHostKeyChecking=yes"]
+
+
 def _check_ssh(lab: Lab, site: Site) -> None:
     """Log in once over SSH with strict host key checking, as Ansible will."""
     ssh = proc.require("ssh", package="openssh-client")
     argv = [
         ssh,
+        *ssh_options(lab.known_hosts),
         "-o",
         "BatchMode=yes",
-        "-o",
-        "StrictHostKeyChecking=yes",
-        "-o",
-        f"UserKnownHostsFile={lab.known_hosts}",
         "-o",
         "ConnectTimeout=10",
         "-i",
@@ -303,7 +305,7 @@ def _write_inventory(lab: Lab, services: str, pubkey: str) -> None:
     group_vars: dict[str, Any] = {
         "ansible_user": "root",
         "ansible_ssh_private_key_file": str(lab.key),
-        "ansible_ssh_common_args": f"-o UserKnownHostsFile={lab.known_hosts} -o StrictHostKeyChecking=yes",
+        "ansible_ssh_common_args": " ".join(ssh_options(lab.known_hosts)),
         **role_vars(services, pubkey),
     }
     doc = {"all": {"children": {lab.name: {"hosts": hosts, "vars": group_vars}}}}
