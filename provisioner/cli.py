@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from provisioner import __version__, paths
-from provisioner.errors import ProvisionerError
+from provisioner.errors import ConfigError, ProvisionerError
 
 if TYPE_CHECKING:
     from provisioner.lab.sites import Site
@@ -24,26 +25,28 @@ app = typer.Typer(
 )
 lab_app = typer.Typer(help="A lab of simulated commune PCs (podman containers) to provision and test.", no_args_is_help=True)
 app.add_typer(lab_app, name="lab")
+inventory_app = typer.Typer(help="Inventories from the province's site registry.", no_args_is_help=True)
+app.add_typer(inventory_app, name="inventory")
 
 out = Console()
 err = Console(stderr=True)
 
 InventoryOpt = Annotated[
-    Path | None,
-    typer.Option("--inventory", "-i", help="Inventory file or folder (default: the lab's)."),
+    list[Path] | None,
+    typer.Option(
+        "--inventory",
+        "-i",
+        help="Inventory file or folder, repeatable; a province folder means its districts (default: the lab's).",
+    ),
+]
+LabOpt = Annotated[
+    str | None,
+    typer.Option("--lab", help="Work on this lab's stand-ins for the inventory's sites (see 'lab up --from')."),
 ]
 
 
 def _say(message: str) -> None:
     err.print(f"[dim]•[/dim] {message}")
-
-
-def _default_inventory(inventory: Path | None, lab: str = "lab") -> Path:
-    if inventory is not None:
-        return inventory
-    from provisioner.lab.sites import inventory_path
-
-    return inventory_path(lab)
 
 
 @app.callback(invoke_without_command=True)
@@ -65,11 +68,23 @@ def lab_up(
     base_port: Annotated[
         int | None, typer.Option("--base-port", help="Site N gets port BASE+N (default: free ports from 2201).")
     ] = None,
+    from_: Annotated[
+        list[Path] | None,
+        typer.Option("--from", help="Start a stand-in for each site of this inventory (repeatable); overrides --sites."),
+    ] = None,
+    limit: Annotated[str | None, typer.Option("--limit", "-l", help="With --from: only these sites (Ansible pattern).")] = None,
     json_: Annotated[bool, typer.Option("--json", help="Print the lab as JSON.")] = False,
 ) -> None:
     """Start (or resize) a lab of N sites and write its inventory."""
     from provisioner.lab import keys
     from provisioner.lab import sites as lab_sites
+
+    if from_:
+        from provisioner import inventory, targets
+
+        site_names = sorted(targets.inventory_hosts(inventory.expand_sources(from_), limit))
+        if not site_names:
+            raise ConfigError(f"no site of {', '.join(map(str, from_))} matches {limit!r}", hint="check --limit")
 
     lab = lab_sites.up(sites, suite=os_, lab_name=name, base_port=base_port, prefix=prefix, names=site_names, progress=_say)
     if json_:
@@ -130,15 +145,17 @@ def _lab_table(found: list[Site]) -> None:
 @app.command()
 def converge(
     inventory: InventoryOpt = None,
+    lab: LabOpt = None,
     limit: Annotated[str | None, typer.Option("--limit", "-l", help="Only these sites (Ansible pattern).")] = None,
     tags: Annotated[str | None, typer.Option("--tags", "-t", help="Only tasks with these tags.")] = None,
     check: Annotated[bool, typer.Option("--check", help="Dry run: change nothing.")] = False,
     diff: Annotated[bool, typer.Option("--diff", help="Show what changes in files.")] = False,
 ) -> None:
     """Apply playbooks/site.yml to the sites (one run; rollouts by wave come with 'rollout')."""
+    from provisioner import targets
     from provisioner.runner import Event, run_playbook
 
-    inv = _default_inventory(inventory)
+    chosen = targets.resolve(inventory, lab, limit)
 
     def progress(ev: Event) -> None:
         if ev.kind == "task":
@@ -146,7 +163,7 @@ def converge(
         elif ev.kind in ("failed", "unreachable"):
             err.print(f"[red]{ev.kind}[/red] {ev.host}: {ev.task}")
 
-    result = run_playbook("site.yml", [inv], limit=limit, tags=tags, check=check, diff=diff, progress=progress)
+    result = run_playbook("site.yml", chosen.sources, limit=chosen.limit, tags=tags, check=check, diff=diff, progress=progress)
     table = Table("site", "result", "ok", "changed", "failed task", title="Converge")
     colours = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "magenta"}
     for s in result.sites.values():
@@ -166,21 +183,25 @@ def converge(
 @app.command()
 def verify(
     inventory: InventoryOpt = None,
-    site: Annotated[str | None, typer.Option("--site", "-s", help="Only this site (Ansible pattern).")] = None,
+    lab: LabOpt = None,
+    site: Annotated[str | None, typer.Option("--site", "-s", help="Only these sites (Ansible pattern).")] = None,
     workers: Annotated[int, typer.Option("--workers", "-j", help="Sites checked at once.")] = 4,
     junit: Annotated[Path | None, typer.Option("--junit", help="Where to write the JUnit XML.")] = None,
     print_only: Annotated[bool, typer.Option("--print", help="Print the command that would run, and stop.")] = False,
 ) -> None:
     """Run the packaged site checks over SSH and say which sites pass."""
+    from provisioner import targets
     from provisioner import verify as verify_mod
 
-    inv = _default_inventory(inventory)
+    chosen = targets.resolve(inventory, lab, site)
     if print_only:
         junit_path = junit or paths.state_dir() / "verify" / "junit.xml"
-        out.print(shlex.join(verify_mod.pytest_argv(inv, junit_path, site, workers)), soft_wrap=True)
+        inv = ",".join(str(s) for s in chosen.sources)
+        argv = verify_mod.pytest_argv(junit_path, chosen.limit, workers, chosen.hosts)
+        out.print(f"ANSIBLE_INVENTORY={shlex.quote(inv)} {shlex.join(argv)}", soft_wrap=True)
         return
-    _say(f"checking sites of {inv} ({workers} at a time)")
-    result = verify_mod.run_checks(inv, limit=site, workers=workers, junit=junit)
+    _say(f"checking sites of {', '.join(str(s) for s in chosen.sources)} ({workers} at a time)")
+    result = verify_mod.run_checks(chosen.sources, limit=chosen.limit, hosts=chosen.hosts, workers=workers, junit=junit)
     table = Table("site", "result", "passed", "failed checks", title="Verify")
     for s in result.sites.values():
         table.add_row(s.site, "[green]pass[/]" if s.ok else "[red]FAIL[/]", str(s.passed), ", ".join(sorted(set(s.failed))))
@@ -188,6 +209,56 @@ def verify(
     out.print(f"JUnit XML: {result.junit}")
     if not result.ok:
         raise typer.Exit(1)
+
+
+@inventory_app.command("build")
+def inventory_build(
+    registry: Annotated[list[Path], typer.Argument(help="Registry files (.xlsx or .csv); several are read as one.")],
+    out_dir: Annotated[Path, typer.Option("--out", "-o", help="Folder the inventories go in.")] = Path("inventories"),
+    check: Annotated[bool, typer.Option("--check", help="Validate and say what would change; write nothing.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Show, per district, what changes in the files.")] = False,
+    catalog: Annotated[
+        Path | None, typer.Option("--catalog", help="A YAML file of the province's own device models, added to the catalog.")
+    ] = None,
+    unknown_models: Annotated[
+        str, typer.Option("--unknown-models", help="A model not in the catalog is an 'error' or a 'warn'ing.")
+    ] = "error",
+) -> None:
+    """Validate the site registry and write one inventory per district (only files that change)."""
+    from provisioner import inventory
+
+    if unknown_models not in ("error", "warn"):
+        raise typer.BadParameter("give 'error' or 'warn'", param_hint="--unknown-models")
+    built = inventory.build(
+        registry,
+        out_dir,
+        catalog_file=catalog,
+        unknown_models="warn" if unknown_models == "warn" else "error",
+        write=not check,
+        progress=_say,
+    )
+    for w in built.loaded.warnings:
+        err.print(f"[yellow]warning:[/yellow] {w}")
+    plan = built.plan
+    if diff:
+        for district, text in inventory.diff(plan).items():
+            out.print(f"[bold]{district}[/bold]")
+            out.print(text, end="", markup=False, highlight=False)
+    verb = "would be " if check else ""
+    table = Table("district", "sites", "files", title=f"Inventories in {plan.out}")
+    counts = Counter(inventory.district_of(site) for site in built.loaded.sites)
+    for rel in sorted(r for r in plan.files if r.name == inventory.HOSTS):
+        district = "/".join(rel.parts[:2])
+        states = {
+            s for s, group in (("new", plan.created), ("changed", plan.changed), ("removed", plan.removed))
+            if any("/".join(r.parts[:2]) == district for r in group)
+        }  # fmt: skip
+        table.add_row(district, str(counts.get(district, 0)), ", ".join(sorted(states)) or "unchanged")
+    out.print(table)
+    for rel in plan.removed:
+        out.print(f"{verb}removed: {rel}")
+    n = len(plan.created) + len(plan.changed) + len(plan.removed)
+    out.print(f"{n} file(s) {verb}written or removed, {len(plan.unchanged)} unchanged" if n else "everything up to date")
 
 
 def main() -> None:

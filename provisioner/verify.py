@@ -7,6 +7,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,9 +38,9 @@ class VerifyResult:
         return self.returncode == 0 and all(s.ok for s in self.sites.values())
 
 
-def pytest_argv(inventory: Path, junit: Path, limit: str | None = None, workers: int = 4) -> list[str]:
-    """The exact command ``verify`` runs (also shown by ``verify --print``)."""
-    hosts = f"ansible://{limit}" if limit else "ansible://all"
+def pytest_argv(junit: Path, limit: str | None = None, workers: int = 4, hosts: list[str] | None = None) -> list[str]:
+    """The exact command ``verify`` runs (also shown by ``verify --print``); the inventory comes from :func:`env`."""
+    spec = ",".join(f"ansible://{h}" for h in hosts) if hosts else f"ansible://{limit or 'all'}"
     argv = [
         sys.executable,
         "-m",
@@ -47,8 +48,7 @@ def pytest_argv(inventory: Path, junit: Path, limit: str | None = None, workers:
         str(paths.checks_dir()),
         "-c",
         str(paths.checks_dir() / "pytest.ini"),
-        f"--hosts={hosts}",
-        f"--ansible-inventory={inventory}",
+        f"--hosts={spec}",
         f"--junitxml={junit}",
         "-q",
         "--no-header",
@@ -59,18 +59,34 @@ def pytest_argv(inventory: Path, junit: Path, limit: str | None = None, workers:
     return argv
 
 
-def run_checks(inventory: Path, *, limit: str | None = None, workers: int = 4, junit: Path | None = None) -> VerifyResult:
-    """Run every site check against the inventory's sites, ``workers`` SSH connections at a time."""
-    if not inventory.exists():
-        raise VerifyError(f"inventory {inventory} does not exist")
+def env(sources: Sequence[Path]) -> dict[str, str]:
+    """The environment the checks run in: the project's ansible.cfg, and the inventory sources in order."""
+    return {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(paths.project_root() / "ansible.cfg"),
+        "ANSIBLE_INVENTORY": ",".join(str(Path(s).resolve()) for s in sources),
+    }
+
+
+def run_checks(
+    sources: Sequence[Path],
+    *,
+    limit: str | None = None,
+    hosts: list[str] | None = None,
+    workers: int = 4,
+    junit: Path | None = None,
+) -> VerifyResult:
+    """Run every site check against the sites of ``sources``, ``workers`` SSH connections at a time."""
+    for src in sources:
+        if not Path(src).exists():
+            raise VerifyError(f"inventory {src} does not exist")
     junit = junit or paths.state_dir() / "verify" / "junit.xml"
     junit.parent.mkdir(parents=True, exist_ok=True)
     junit.unlink(missing_ok=True)
-    env = {**os.environ, "ANSIBLE_CONFIG": str(paths.project_root() / "ansible.cfg")}
     done = subprocess.run(
-        pytest_argv(inventory, junit, limit, workers),
+        pytest_argv(junit, limit, workers, hosts),
         cwd=paths.project_root(),
-        env=env,
+        env=env(sources),
         capture_output=True,
         text=True,
         check=False,

@@ -74,7 +74,7 @@ def test_converge_verify_then_a_broken_site_fails_its_checks(lab: sites.Lab) -> 
     again = run_playbook("site.yml", [lab.inventory])
     assert {s.changed for s in again.sites.values()} == {0}, "second converge changed something"
 
-    checked = run_checks(lab.inventory, workers=2)
+    checked = run_checks([lab.inventory], workers=2)
     assert checked.ok, {s.site: s.failed for s in checked.sites.values()}
     assert sorted(checked.sites) == sorted(s.name for s in lab.sites)
 
@@ -88,7 +88,7 @@ def test_converge_verify_then_a_broken_site_fails_its_checks(lab: sites.Lab) -> 
         "s/^AuthenticationMethods publickey/AuthenticationMethods any/' /etc/ssh/sshd_config "
         "&& systemctl reload ssh",
     )
-    caught = run_checks(lab.inventory, workers=2)
+    caught = run_checks([lab.inventory], workers=2)
     assert not caught.ok
     assert caught.sites[lab.sites[1].name].ok
     assert "test_password_login_is_refused" in caught.sites[broken.name].failed
@@ -97,7 +97,7 @@ def test_converge_verify_then_a_broken_site_fails_its_checks(lab: sites.Lab) -> 
     # A converge puts it right.
     repaired = run_playbook("site.yml", [lab.inventory], limit=broken.name)
     assert repaired.sites[broken.name].changed > 0
-    assert run_checks(lab.inventory, limit=broken.name, workers=1).ok
+    assert run_checks([lab.inventory], limit=broken.name, workers=1).ok
 
 
 def test_a_taken_port_is_reported_and_nothing_starts() -> None:

@@ -32,7 +32,7 @@ LABEL_SITE = "io.github.provisioner.lab.site"
 LABEL_OS = "io.github.provisioner.lab.os"
 LABEL_PORT = "io.github.provisioner.lab.port"
 BOOT_TIMEOUT = 60.0
-_LABEL = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 Progress = Callable[[str], None]
 
@@ -156,6 +156,12 @@ def ensure_services(progress: Progress = _quiet) -> str:
     if current and current[0].get("Image") != tag:
         podman.podman("rm", "-f", SERVICES, check=False)
         current = []
+    if current and str(current[0].get("State", "")).lower() == "running" and not _alive(SERVICES):
+        # podman can still call a container running whose processes were killed (a host
+        # suspended or a job's processes reaped): start it afresh.
+        progress("the lab services container had died; starting it again")
+        podman.podman("rm", "-f", "-t", "0", SERVICES, check=False)
+        current = []
     if not current:
         cache = _apt_cache_dir()
         progress("starting the lab services container")
@@ -182,6 +188,10 @@ def ensure_services(progress: Progress = _quiet) -> str:
     if not address:
         raise LabError(f"the lab services container {SERVICES} has no address on network {NETWORK}")
     return address
+
+
+def _alive(container: str) -> bool:
+    return podman.exec_(container, "true", check=False, timeout=30).returncode == 0
 
 
 def _apt_cache_dir() -> Path:
@@ -340,7 +350,7 @@ def up(
         if not _LABEL.match(word):
             raise ConfigError(
                 f"{word!r} is not usable as a lab or site name",
-                hint="use lowercase letters, digits and '-', starting with a letter (at most 40 characters)",
+                hint="use lowercase letters, digits and '-', not at either end (at most 63 characters)",
             )
     image.recipe(suite)  # rejects an unknown suite before anything starts
     proc.require("podman")
@@ -351,6 +361,9 @@ def up(
         if site.name not in names or site.os != suite:
             progress(f"removing lab site {site.name}")
             podman.podman("rm", "-f", site.container)
+        elif site.state == "running" and not _alive(site.container):
+            progress(f"lab site {site.name} had died; starting it afresh")
+            podman.podman("rm", "-f", "-t", "0", site.container)
     existing = {s.name: s for s in status(lab_name)}
     for site in existing.values():
         if site.state != "running":
