@@ -2,18 +2,22 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
-SITES ?= 2
+REGISTRY ?= examples/bac-giang.xlsx
+PROVINCE ?= inventories/bac-giang
+DISTRICT ?= bac_giang__viet_yen
 
 .PHONY: setup demo test test-fast lint bench lab-down clean
 
 setup:
 	@bash scripts/setup.sh
 
-## The main job, on lab sites: start them, converge site.yml, verify.
+## The main job, on lab sites: the example registry → inventories; lab stand-ins for
+## one district's sites; converge site.yml through the generated inventory; verify.
 demo: setup
-	provisioner lab up --sites $(SITES)
-	provisioner converge
-	provisioner verify
+	provisioner inventory build $(REGISTRY) --out inventories
+	provisioner lab up --from $(PROVINCE) --limit $(DISTRICT)
+	provisioner converge -i $(PROVINCE) --lab lab
+	provisioner verify -i $(PROVINCE) --lab lab
 
 ## All gates: linters, type checks, unit tests, lab end-to-end tests, molecule.
 test: setup lint
@@ -32,6 +36,7 @@ lint: setup
 
 bench: setup
 	python bench/lab_up.py
+	python bench/national_inventory.py
 
 lab-down:
 	provisioner lab down --all

@@ -121,7 +121,6 @@ class _Renderer:
         v["site_client"] = client
         if site.notes:
             v["site_notes"] = site.notes
-        v["site_source"] = str(site.where)
         return v
 
     def district_files(self, province: str, district: str, sites: list[Site]) -> dict[Path, str]:

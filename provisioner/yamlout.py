@@ -17,6 +17,7 @@ Tests load every output back with ``yaml.safe_load`` and compare.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -50,6 +51,7 @@ def scalar(value: Any) -> str:
     raise TypeError(f"cannot write a {type(value).__name__} as YAML")
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _string(s: str) -> str:
     if _PLAIN.match(s) and s == s.strip() and ": " not in s and not s.endswith(":") and s.lower() not in _RESERVED:
         return s
@@ -79,24 +81,31 @@ def _flow(value: Any) -> str | None:
     return None
 
 
-def block(value: Any, indent: int = 0) -> list[str]:
-    """The lines of a mapping or sequence in block style, ``indent`` spaces in."""
+def block(value: Any, indent: int = 0, _seen: dict[tuple[int, int], list[str]] | None = None) -> list[str]:
+    """The lines of a mapping or sequence in block style, ``indent`` spaces in.
+
+    The same object met again at the same depth (the inventory shares one
+    rendered device between every site that has it) is written from memory.
+    """
+    seen: dict[tuple[int, int], list[str]] = {} if _seen is None else _seen
+    key = (id(value), indent)
+    if key in seen:
+        return seen[key]
     pad = " " * indent
     lines: list[str] = []
     if isinstance(value, Mapping):
         for k, v in value.items():
-            key = _string(str(k))
+            name = _string(str(k))
             if _is_scalar(v):
-                lines.append(f"{pad}{key}: {scalar(v)}")
+                lines.append(f"{pad}{name}: {scalar(v)}")
                 continue
             flow = _flow(v)
             if flow is not None:
-                lines.append(f"{pad}{key}: {flow}")
+                lines.append(f"{pad}{name}: {flow}")
             else:
-                lines.append(f"{pad}{key}:")
-                lines.extend(block(v, indent + 2))
-        return lines
-    if isinstance(value, Sequence) and not isinstance(value, str):
+                lines.append(f"{pad}{name}:")
+                lines.extend(block(v, indent + 2, seen))
+    elif isinstance(value, Sequence) and not isinstance(value, str):
         for item in value:
             if _is_scalar(item):
                 lines.append(f"{pad}- {scalar(item)}")
@@ -105,11 +114,13 @@ def block(value: Any, indent: int = 0) -> list[str]:
             if flow is not None and not isinstance(item, Mapping):
                 lines.append(f"{pad}- {flow}")
                 continue
-            inner = block(item, indent + 2)
+            inner = block(item, indent + 2, seen)
             lines.append(f"{pad}- {inner[0].lstrip()}")
             lines.extend(inner[1:])
-        return lines
-    raise TypeError(f"block style needs a mapping or a list, not {type(value).__name__}")
+    else:
+        raise TypeError(f"block style needs a mapping or a list, not {type(value).__name__}")
+    seen[key] = lines
+    return lines
 
 
 def dumps(value: Mapping[str, Any], comments: Sequence[str] = ()) -> str:

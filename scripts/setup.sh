@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-APT_PACKAGES=(podman runc debootstrap netavark aardvark-dns openssh-client make tar)
+APT_PACKAGES=(podman runc debootstrap netavark aardvark-dns openssh-client make tar usb.ids)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f '${db:Status-Status}' "$pkg" 2>/dev/null | grep -qx installed || missing+=("$pkg")

@@ -87,6 +87,7 @@ class Catalog:
     devices: dict[str, Device]
     sources: list[str]
     _by_name: dict[str, str] = field(default_factory=dict, repr=False)
+    _by_compact: dict[str, str] = field(default_factory=dict, repr=False)
     _patterns: list[tuple[re.Pattern[str], str]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
@@ -94,18 +95,20 @@ class Catalog:
 
     def _index(self) -> None:
         self._by_name.clear()
+        self._by_compact.clear()
         self._patterns.clear()
         for dev_id, dev in self.devices.items():
             for name in (dev.model, dev.label, *dev.names, dev_id.replace("-", " ")):
                 key = words(name)
                 if key:
                     self._by_name.setdefault(key, dev_id)
+                    self._by_compact.setdefault(key.replace(" ", ""), dev_id)
             self._patterns.extend((re.compile(p), dev_id) for p in dev.patterns)
 
     def find(self, text: str) -> str | None:
         """The id of the model ``text`` names, or None.
 
-        Matches a known name exactly (without case, accents or punctuation),
+        Matches a known name exactly (without case, accents, punctuation or spaces),
         then a generic entry's pattern, then a known name with a digit in it
         standing as whole words inside ``text`` when only one model has one.
         """
@@ -114,6 +117,9 @@ class Catalog:
             return None
         if key in self._by_name:
             return self._by_name[key]
+        compact = key.replace(" ", "")
+        if compact in self._by_compact:
+            return self._by_compact[compact]
         for pattern, dev_id in self._patterns:
             if pattern.match(key):
                 return dev_id

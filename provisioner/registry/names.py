@@ -9,6 +9,7 @@ never something numbered in registry order.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -27,6 +28,7 @@ _ABBREVIATIONS = (("tp ", "thanh pho "), ("tx ", "thi xa "), ("tt ", "thi tran "
 _PROVINCE_KINDS = ("thanh pho ", "tinh ", "tp ")
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def fold(text: str) -> str:
     """Lower-case ASCII of ``text``: diacritics dropped, đ/Đ → d, NFC and NFD alike."""
     decomposed = unicodedata.normalize("NFD", text.replace("đ", "d").replace("Đ", "D"))
@@ -34,6 +36,7 @@ def fold(text: str) -> str:
     return stripped.encode("ascii", "ignore").decode("ascii").lower()
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def words(text: str) -> str:
     """``fold`` then every run of other characters turned into one space: ``"Xã Tân-Yên "`` → ``"xa tan yen"``."""
     return _NON_ALNUM.sub(" ", fold(text)).strip()

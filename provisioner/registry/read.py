@@ -12,7 +12,6 @@ import csv
 import datetime as dt
 import io
 import unicodedata
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -154,24 +153,29 @@ def _rows_of(grid: list[list[str]], where: Location, into: Registry) -> bool:
     return True
 
 
-def _grid_xlsx(ws: Any) -> list[list[str]]:
-    grid = [[text(v) for v in row] for row in ws.iter_rows(values_only=True)]
-    for merged in ws.merged_cells.ranges:
-        top = grid[merged.min_row - 1][merged.min_col - 1] if merged.min_row - 1 < len(grid) else ""
-        for r in range(merged.min_row - 1, min(merged.max_row, len(grid))):
+def _grid_xlsx(sheet: Any) -> list[list[str]]:
+    """The sheet's cells as text from A1, merged ranges filled with their top-left value."""
+    grid = [[text(v) for v in row] for row in sheet.to_python(skip_empty_area=False)]
+    for (r0, c0), (r1, c1) in sheet.merged_cell_ranges or ():
+        top = grid[r0][c0] if r0 < len(grid) and c0 < len(grid[r0]) else ""
+        for r in range(r0, min(r1 + 1, len(grid))):
             row = grid[r]
-            for c in range(merged.min_col - 1, merged.max_col):
-                if c < len(row):
-                    row[c] = top
+            for c in range(c0, min(c1 + 1, len(row))):
+                row[c] = top
     return grid
 
 
 def _read_xlsx(path: Path, shown: str, into: Registry) -> None:
-    from openpyxl import load_workbook
+    import python_calamine
 
     try:
-        wb = load_workbook(path, data_only=True)
-    except (OSError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        wb = python_calamine.CalamineWorkbook.from_path(str(path))
+    except python_calamine.PasswordError:
+        into.problems.append(
+            UnreadableRegistryError(Location(shown), "is protected by a password", hint="save a copy without the password")
+        )
+        return
+    except (python_calamine.CalamineError, OSError, ValueError) as exc:
         into.problems.append(
             UnreadableRegistryError(
                 Location(shown),
@@ -181,9 +185,12 @@ def _read_xlsx(path: Path, shown: str, into: Registry) -> None:
         )
         return
     found = False
-    for index, ws in enumerate(wb.worksheets, start=1):
-        found |= _rows_of(_grid_xlsx(ws), Location(shown, ws.title, index), into)
-    wb.close()
+    for index, name in enumerate(wb.sheet_names, start=1):
+        try:
+            sheet = wb.get_sheet_by_name(name)
+        except python_calamine.CalamineError:
+            continue  # a chart sheet or another kind without cells
+        found |= _rows_of(_grid_xlsx(sheet), Location(shown, name, index), into)
     if not found:
         into.problems.append(_no_header(shown))
 

@@ -186,7 +186,7 @@ class _Validator:
         self.commune_district: dict[tuple[str, str], tuple[str, Location]] = {}
 
     # -- helpers ---------------------------------------------------------
-    def problem(self, cls: type[RegistryProblem], row: Row, key: str, message: str, hint: str | None = None) -> None:
+    def problem(self, cls: type[RegistryProblem], row: Row, key: str, message: str, hint: str) -> None:
         self.result.problems.append(cls(row.loc(key), message, hint=hint))
 
     def required(self, row: Row, key: str, hint: str | None = None) -> str:
@@ -382,7 +382,13 @@ class _Validator:
             if not (name or phone_text or email):
                 continue
             if not name and n == 2:
-                self.problem(MissingFieldError, row, "operator2_name", "the second officer has contacts but no name")
+                self.problem(
+                    MissingFieldError,
+                    row,
+                    "operator2_name",
+                    "the second officer has contacts but no name",
+                    "give the officer's name",
+                )
             phone = ""
             if phone_text:
                 normalised = _phone(phone_text)
@@ -397,7 +403,13 @@ class _Validator:
                 else:
                     phone = normalised
             if email and not _EMAIL.match(email):
-                self.problem(InvalidValueError, row, f"operator{n}_email", f"'{email}' is not an e-mail address")
+                self.problem(
+                    InvalidValueError,
+                    row,
+                    f"operator{n}_email",
+                    f"'{email}' is not an e-mail address",
+                    "write it as name@domain, or leave it empty",
+                )
             found.append(Operator(name, phone, email))
         return tuple(found)
 
@@ -428,7 +440,13 @@ class _Validator:
             try:
                 parse_address(mcu.removeprefix("sip:").removeprefix("sips:"))
             except ValueError as exc:
-                self.problem(InvalidAddressError, row, "mcu", f"'{mcu}' is not an MCU address: {exc}")
+                self.problem(
+                    InvalidAddressError,
+                    row,
+                    "mcu",
+                    f"'{mcu}' is not an MCU address: {exc}",
+                    "write a host name or IP address, with :port if not 5060",
+                )
         if password_var and not _VAR.match(password_var):
             self.problem(
                 InvalidValueError,

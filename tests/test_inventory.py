@@ -1,0 +1,213 @@
+"""Inventories from the registry: layout, determinism, minimal rewrites, Ansible accepting them, the CLI."""
+
+from __future__ import annotations
+
+import json
+import random
+import string
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from provisioner import inventory, yamlout
+from provisioner.registry import catalog as catalog_mod
+from provisioner.registry.read import read
+from tests.registry_fixtures import site, write_csv
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "bac-giang.xlsx"
+
+
+def files_of(out: Path) -> dict[str, tuple[bytes, int]]:
+    return {str(p.relative_to(out)): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+def hostnames(out: Path) -> set[str]:
+    found: set[str] = set()
+    for path in out.rglob("hosts.yml"):
+        stack = [yaml.safe_load(path.read_text())["all"]]
+        while stack:
+            group = stack.pop()
+            found |= set((group.get("hosts") or {}).keys())
+            stack.extend((group.get("children") or {}).values())
+    return found
+
+
+def test_layout_groups_and_host_variables(tmp_path: Path) -> None:
+    sip = {"Phần mềm họp": "sip", "Địa chỉ MCU": "mcu.example:5060", "Tài khoản": "xa2", "Biến mật khẩu": "vault_sip_xa2"}
+    rows = [site(1), site(2, **{"Huyện/Khu vực": "Huyện Hiệp Hòa", "Địa chỉ phòng họp trực tuyến": "", **sip})]
+    out = tmp_path / "out"
+    inventory.build([write_csv(tmp_path / "r.csv", rows)], out)
+    assert sorted(str(p.relative_to(out)) for p in out.rglob("*.yml")) == [
+        "bac-giang/hiep-hoa/group_vars/bac_giang/registry.yml",
+        "bac-giang/hiep-hoa/group_vars/bac_giang__hiep_hoa/registry.yml",
+        "bac-giang/hiep-hoa/hosts.yml",
+        "bac-giang/viet-yen/group_vars/bac_giang/registry.yml",
+        "bac-giang/viet-yen/group_vars/bac_giang__viet_yen/registry.yml",
+        "bac-giang/viet-yen/hosts.yml",
+    ]
+    doc = yaml.safe_load((out / "bac-giang/hiep-hoa/hosts.yml").read_text())
+    commune = doc["all"]["children"]["bac_giang"]["children"]["bac_giang__hiep_hoa"]["children"][
+        "bac_giang__hiep_hoa__thu_nghiem_2"
+    ]
+    assert commune["vars"] == {"site_commune": "Xã Thử Nghiệm 2"}
+    host = commune["hosts"]["thu-nghiem-2-p01"]
+    assert host["ansible_host"] == "10.99.0.2"
+    assert host["site_room"] == "01"
+    assert host["site_links"] == {"dedicated_line": True, "backup_internet": False, "bandwidth_mbps": 5}
+    assert host["site_devices"]["camera"]["usb"] == ["046d:0843"]
+    assert host["site_devices"]["camera"]["settings"]["v4l2_controls"]["power_line_frequency"] == 1
+    assert host["site_devices"]["audio"]["settings"] == {"echo_cancellation": "device"}
+    assert host["site_operators"] == [{"name": "Nguyễn Văn Thử", "phone": "0900000002", "email": "thu2@xa.example"}]
+    assert host["site_client"] == {"profile": "sip", "mcu": "mcu.example:5060", "account": "xa2", "password_var": "vault_sip_xa2"}
+    assert "site_source" not in host  # rows moving in the sheet must not rewrite inventories
+
+
+def test_builds_are_byte_identical_and_a_rebuild_rewrites_nothing(tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    inventory.build([EXAMPLE], a)
+    inventory.build([EXAMPLE], b)
+    assert {k: v[0] for k, v in files_of(a).items()} == {k: v[0] for k, v in files_of(b).items()}
+    before = files_of(a)
+    again = inventory.build([EXAMPLE], a)
+    assert not again.plan.pending
+    assert files_of(a) == before
+
+
+def test_only_the_changed_district_is_rewritten_and_no_site_is_renamed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    rows = [site(1), site(2), site(3, **{"Huyện/Khu vực": "Huyện Yên Thế"})]
+    inventory.build([write_csv(tmp_path / "r.csv", rows)], out)
+    names_before = hostnames(out)
+    before = files_of(out)
+    rows.insert(1, site(9, **{"Huyện/Khu vực": "Huyện Yên Thế"}))  # a new site, in the middle of the sheet
+    built = inventory.build([write_csv(tmp_path / "r.csv", rows)], out)
+    after = files_of(out)
+    assert [str(p) for p in built.plan.changed] == ["bac-giang/yen-the/hosts.yml"]
+    assert hostnames(out) == names_before | {"thu-nghiem-9-p01"}
+    viet_yen = [k for k in before if k.startswith("bac-giang/viet-yen/")]
+    assert all(after[k] == before[k] for k in viet_yen)
+
+
+def test_a_district_gone_from_the_registry_loses_only_generated_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    inventory.build([write_csv(tmp_path / "r.csv", [site(1), site(2, **{"Huyện/Khu vực": "Huyện Yên Thế"})])], out)
+    own = out / "bac-giang/yen-the/group_vars/bac_giang/vault.yml"
+    own.write_text("---\nvault_x: written by a person\n")
+    built = inventory.build([write_csv(tmp_path / "r.csv", [site(1)])], out)
+    assert sorted(str(p) for p in built.plan.removed) == [
+        "bac-giang/yen-the/group_vars/bac_giang/registry.yml",
+        "bac-giang/yen-the/group_vars/bac_giang__yen_the/registry.yml",
+        "bac-giang/yen-the/hosts.yml",
+    ]
+    assert own.is_file()
+    assert not (out / "bac-giang/yen-the/hosts.yml").exists()
+
+
+def test_check_writes_nothing_and_diff_names_the_district(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    inventory.build([write_csv(tmp_path / "r.csv", [site(1), site(2, **{"Huyện/Khu vực": "Huyện Yên Thế"})])], out)
+    before = files_of(out)
+    path = write_csv(tmp_path / "r.csv", [site(1), site(2, **{"Huyện/Khu vực": "Huyện Yên Thế", "Băng thông (Mbps)": "10"})])
+    checked = inventory.build([path], out, write=False)
+    assert files_of(out) == before
+    diffs = inventory.diff(checked.plan)
+    assert list(diffs) == ["bac-giang/yen-the"]
+    assert (
+        "-                  site_links: {dedicated_line: true, backup_internet: false, bandwidth_mbps: 5}"
+        in diffs["bac-giang/yen-the"]
+    )
+    assert (
+        "+                  site_links: {dedicated_line: true, backup_internet: false, bandwidth_mbps: 10}"
+        in diffs["bac-giang/yen-the"]
+    )
+
+
+def test_ansible_accepts_the_example_inventory() -> None:
+    sources = inventory.expand_sources([ROOT / "inventories" / "bac-giang"])
+    assert len(sources) == 10
+    argv = ["ansible-inventory", "--list", *[a for s in sources for a in ("-i", str(s))]]
+    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    assert "WARNING" not in done.stderr, done.stderr
+    data = json.loads(done.stdout)
+    hostvars = data["_meta"]["hostvars"]
+    assert len(hostvars) == len(read(EXAMPLE).rows) == 23
+    host = hostvars["tang-tien-hoi-truong"]
+    assert host["site_province"] == "Tỉnh Bắc Giang"
+    assert host["site_district"] == "Huyện Việt Yên"
+    assert host["site_commune"] == "Xã Tăng Tiến"
+    assert host["site_devices"]["camera"]["status_text"] == "Đang lỗi, hỏng"
+    assert "tang-tien-hoi-truong" in data["bac_giang__viet_yen__tang_tien"]["hosts"]
+
+
+def test_the_checked_in_example_is_what_the_registry_builds() -> None:
+    built = inventory.build([EXAMPLE], ROOT / "inventories", write=False)
+    assert not built.plan.pending, "run: provisioner inventory build examples/bac-giang.xlsx"
+
+
+def test_the_csv_and_xlsx_examples_hold_the_same_sites() -> None:
+    def strip(files: dict[Path, str]) -> dict[Path, list[str]]:
+        return {p: [ln for ln in t.splitlines() if "Generated by" not in ln] for p, t in files.items()}
+
+    catalog = catalog_mod.load()
+    csv_files = inventory.render(inventory.load([ROOT / "examples" / "bac-giang.csv"], catalog), catalog)
+    xlsx_files = inventory.render(inventory.load([EXAMPLE], catalog), catalog)
+    assert strip(csv_files) == strip(xlsx_files)
+
+
+def test_yaml_round_trips_any_string() -> None:
+    alphabet = string.printable + "Đđàáảãạăằắẳẵặâầấẩẫậ:#-?[]{},'\"\\ \u2028\x7f\x85é日\ufeff\u00a0"
+    rng = random.Random(7)  # noqa: S311 - test data, not secrets
+    samples = [
+        "yes",
+        "No",
+        "01",
+        "0e",
+        "1.0",
+        "~",
+        "null",
+        "-x",
+        "a: b",
+        "x:",
+        "http://a/b",
+        "=",
+        "<<",
+        ".5",
+        "2024-01-01",
+        "1:20",
+    ]
+    samples += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10))) for _ in range(3000)]
+    for s in samples:
+        doc = {"k": s, "l": [s, s], "m": {"a": s}, s or "empty": [1, 2.5, True, None]}
+        assert yaml.safe_load(yamlout.dumps(doc)) == doc, repr(s)
+
+
+def test_cli_rejects_a_bad_registry_with_places_and_exit_2(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "r.csv", [site(1, **{"Băng thông (Mbps)": "nhanh"}), site(2, Camera="Camera Lạ")])
+    done = subprocess.run(
+        [sys.executable, "-m", "provisioner.cli", "inventory", "build", str(path), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "2 problem(s) in r.csv; nothing was written" in done.stderr
+    assert "r.csv, row 2, column I (Băng thông (Mbps)): 'nhanh' is not a bandwidth in Mbps" in done.stderr
+    assert "r.csv, row 3, column L (Camera): 'Camera Lạ' is not in the device catalog" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("flag", ["--check", "--diff"])
+def test_cli_check_and_diff_on_the_example(flag: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "provisioner.cli", "inventory", "build", str(EXAMPLE), "--out", str(ROOT / "inventories"), flag],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "everything up to date" in done.stdout
