@@ -200,7 +200,8 @@ def verify(
         argv = verify_mod.pytest_argv(junit_path, chosen.limit, workers, chosen.hosts)
         out.print(f"ANSIBLE_INVENTORY={shlex.quote(inv)} {shlex.join(argv)}", soft_wrap=True)
         return
-    _say(f"checking sites of {', '.join(str(s) for s in chosen.sources)} ({workers} at a time)")
+    what = f"{len(chosen.hosts)} lab stand-in(s) of {', '.join(map(str, inventory or []))}" if chosen.hosts else "sites"
+    _say(f"checking {what} ({workers} at a time)")
     result = verify_mod.run_checks(chosen.sources, limit=chosen.limit, hosts=chosen.hosts, workers=workers, junit=junit)
     table = Table("site", "result", "passed", "failed checks", title="Verify")
     for s in result.sites.values():

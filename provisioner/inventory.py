@@ -199,10 +199,6 @@ class Plan:
     def pending(self) -> bool:
         return bool(self.created or self.changed or self.removed)
 
-    def districts(self) -> list[Path]:
-        """The district folders with something to do."""
-        return sorted({Path(*p.parts[:2]) for p in (*self.created, *self.changed, *self.removed)})
-
 
 def _generated(path: Path) -> bool:
     try:
