@@ -4,7 +4,7 @@ VENV := .venv/bin
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
 REGISTRY ?= examples/bac-giang.xlsx
 PROVINCE ?= inventories/bac-giang
-DISTRICT ?= bac_giang__viet_yen
+DISTRICT ?= bac_giang__hiep_hoa
 
 .PHONY: setup demo test test-fast lint bench lab-down clean
 

@@ -79,14 +79,25 @@ def lab_up(
     from provisioner.lab import keys
     from provisioner.lab import sites as lab_sites
 
+    found: dict[str, dict[str, object]] = {}
     if from_:
         from provisioner import inventory, targets
 
-        site_names = sorted(targets.inventory_hosts(inventory.expand_sources(from_), limit))
+        found = targets.inventory_hosts(inventory.expand_sources(from_), limit)
+        site_names = sorted(found)
         if not site_names:
             raise ConfigError(f"no site of {', '.join(map(str, from_))} matches {limit!r}", hint="check --limit")
 
-    lab = lab_sites.up(sites, suite=os_, lab_name=name, base_port=base_port, prefix=prefix, names=site_names, progress=_say)
+    lab = lab_sites.up(
+        sites,
+        suite=os_,
+        lab_name=name,
+        base_port=base_port,
+        prefix=prefix,
+        names=site_names,
+        stand_in_for=found if from_ else None,
+        progress=_say,
+    )
     if json_:
         import json
 

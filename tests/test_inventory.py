@@ -45,6 +45,7 @@ def test_layout_groups_and_host_variables(tmp_path: Path) -> None:
         "bac-giang/hiep-hoa/group_vars/bac_giang/registry.yml",
         "bac-giang/hiep-hoa/group_vars/bac_giang__hiep_hoa/registry.yml",
         "bac-giang/hiep-hoa/hosts.yml",
+        "bac-giang/province.yml",
         "bac-giang/viet-yen/group_vars/bac_giang/registry.yml",
         "bac-giang/viet-yen/group_vars/bac_giang__viet_yen/registry.yml",
         "bac-giang/viet-yen/hosts.yml",
@@ -128,7 +129,7 @@ def test_check_writes_nothing_and_diff_names_the_district(tmp_path: Path) -> Non
 
 def test_ansible_accepts_the_example_inventory() -> None:
     sources = inventory.expand_sources([ROOT / "inventories" / "bac-giang"])
-    assert len(sources) == 10
+    assert sources[0].name == "province.yml" and len(sources) == 11
     argv = ["ansible-inventory", "--list", *[a for s in sources for a in ("-i", str(s))]]
     done = subprocess.run(argv, capture_output=True, text=True, check=True)
     assert "WARNING" not in done.stderr, done.stderr
@@ -141,6 +142,11 @@ def test_ansible_accepts_the_example_inventory() -> None:
     assert host["site_commune"] == "Xã Tăng Tiến"
     assert host["site_devices"]["camera"]["status_text"] == "Đang lỗi, hỏng"
     assert "tang-tien-hoi-truong" in data["bac_giang__viet_yen__tang_tien"]["hosts"]
+    # the province-wide settings kept by hand beside province.yml reach every district
+    assert {v["conferencing_client_vendor_package"] for v in hostvars.values()} == {"hnth-client"}
+    # a district folder given alone brings its province along
+    alone = inventory.expand_sources([ROOT / "inventories" / "bac-giang" / "yen-the"])
+    assert [p.name for p in alone] == ["province.yml", "yen-the"]
 
 
 def test_the_checked_in_example_is_what_the_registry_builds() -> None:

@@ -6,13 +6,13 @@ from typing import Any
 
 import pytest
 
-from provisioner.checks.site import Site
+from provisioner.checks.site import Site, rendered
 
 
 @pytest.fixture(scope="module")
 def site(host: Any) -> Site:
     """The site ``host`` is, with its inventory variables (group and host vars merged)."""
-    return Site(name=str(host.backend.host), vars=dict(host.ansible.get_variables()))
+    return Site(name=str(host.backend.host), vars=rendered(dict(host.ansible.get_variables())))
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import yaml
 
 from provisioner.paths import project_root
@@ -21,6 +22,48 @@ def role_defaults(role: str) -> dict[str, Any]:
     return {k: v for k, v in data.items() if not (isinstance(v, str) and "{{" in v)}
 
 
+_JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701 - text, not HTML
+
+
+def rendered(variables: dict[str, Any]) -> dict[str, Any]:
+    """Inventory variables with their templates filled in from each other, as Ansible would.
+
+    testinfra hands the checks the inventory as written (``"{{ lab_meeting_url }}"``).
+    Plain Jinja2 fills in references and its own filters; a value using an
+    Ansible-only filter or an undefined name is left as written.
+    """
+
+    def fill(value: Any, depth: int = 0) -> Any:
+        if isinstance(value, str) and "{{" in value and depth < 5:
+            try:
+                out = _JINJA.from_string(value).render(variables)
+            except jinja2.TemplateError:
+                return value
+            return fill(out, depth + 1)
+        if isinstance(value, dict):
+            return {k: fill(v, depth) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fill(v, depth) for v in value]
+        return value
+
+    return {k: fill(v) for k, v in variables.items()}
+
+
+@cache
+def roles() -> tuple[str, ...]:
+    """The project's roles, longest name first (so conferencing_client wins over a role named conferencing)."""
+    names = [p.name for p in (project_root() / "roles").iterdir() if (p / "defaults" / "main.yml").is_file()]
+    return tuple(sorted(names, key=len, reverse=True))
+
+
+def role_of(key: str) -> str:
+    """The role a variable belongs to, by its prefix."""
+    for role in roles():
+        if key.startswith(role + "_"):
+            return role
+    raise KeyError(f"{key} belongs to no role")
+
+
 @dataclass(frozen=True)
 class Site:
     """One site under check: its name, how to reach it, and its effective variables."""
@@ -31,8 +74,7 @@ class Site:
     def get(self, key: str) -> Any:
         if key in self.vars:
             return self.vars[key]
-        role = key.split("_", 1)[0]
-        return role_defaults(role)[key]
+        return role_defaults(role_of(key))[key]
 
     @property
     def address(self) -> str:

@@ -20,7 +20,7 @@ import yaml
 from provisioner import paths, proc
 from provisioner.atomic import write_atomic
 from provisioner.errors import CommandFailedError, ConfigError, LabError, PortTakenError
-from provisioner.lab import image, keys, podman
+from provisioner.lab import image, keys, meeting, podman, registrar
 from provisioner.lab.mirror import host_mirror
 
 NETWORK = "provisioner-lab"
@@ -187,6 +187,8 @@ def ensure_services(progress: Progress = _quiet) -> str:
     address = _address(SERVICES)
     if not address:
         raise LabError(f"the lab services container {SERVICES} has no address on network {NETWORK}")
+    registrar.configure(SERVICES)
+    meeting.configure(SERVICES)
     return address
 
 
@@ -307,11 +309,52 @@ def role_vars(services: str, pubkey: str) -> dict[str, Any]:
         "base_chrony_pools": [],
         "base_chrony_set_system_clock": False,
         "base_admin_authorized_keys": [pubkey],
+        "lab_sip_registrar": f"{services}:{registrar.PORT}",
+        "lab_sip_password": registrar.password(),
+        "lab_meeting_url": meeting.url(services),
+        # a plain lab site joins the lab's meeting page; stand-ins take their own profile
+        "site_client": {"profile": "webrtc", "meeting_url": meeting.url(services)},
+        # Chromium's own sandbox needs user namespaces, which lab containers don't give
+        "conferencing_client_chromium_flags": ["--no-sandbox"],
     }
 
 
-def _write_inventory(lab: Lab, services: str, pubkey: str) -> None:
-    hosts = {s.name: {"ansible_host": s.address, "ansible_port": s.port, "lab_os": s.os} for s in lab.sites}
+def stand_in_vars(hostvars: dict[str, Any], services: str, vendor: meeting.VendorPackage) -> dict[str, Any]:
+    """What a lab stand-in changes in a real site's variables: its servers become the lab's.
+
+    The site's SIP registrar becomes the lab registrar (and its vault password
+    variable the lab's password); its meeting page, the lab's; its vendor
+    client, the lab's package. Nothing a lab run does aims at a real server.
+    """
+    client = dict(hostvars.get("site_client") or {})
+    out: dict[str, Any] = {}
+    if not client:
+        return out
+    if client.get("mcu"):
+        client["mcu"] = f"{services}:{registrar.PORT}"
+    if client.get("meeting_url"):
+        client["meeting_url"] = meeting.url(services)
+    if client.get("password_var"):
+        out[str(client["password_var"])] = registrar.password()
+    if client.get("profile") == "vendor":
+        out.update(
+            {
+                "conferencing_client_vendor_package": vendor.package,
+                "conferencing_client_vendor_version": vendor.version,
+                "conferencing_client_vendor_url": vendor.url,
+                "conferencing_client_vendor_sha256": vendor.sha256,
+                "conferencing_client_vendor_command": vendor.command,
+            }
+        )
+    out["site_client"] = client
+    return out
+
+
+def _write_inventory(lab: Lab, services: str, pubkey: str, host_vars: dict[str, dict[str, Any]] | None = None) -> None:
+    extra = host_vars or {}
+    hosts = {
+        s.name: {"ansible_host": s.address, "ansible_port": s.port, "lab_os": s.os, **extra.get(s.name, {})} for s in lab.sites
+    }
     group_vars: dict[str, Any] = {
         "ansible_user": "root",
         "ansible_ssh_private_key_file": str(lab.key),
@@ -323,7 +366,8 @@ def _write_inventory(lab: Lab, services: str, pubkey: str) -> None:
         f"# Lab '{lab.name}': written by 'provisioner lab up'; rewritten on every run.\n"
         "# Sites are podman containers on loopback ports; apt and NTP come from the lab services container.\n"
     )
-    write_atomic(lab.inventory, header + yaml.safe_dump(doc, sort_keys=True, default_flow_style=False, allow_unicode=True))
+    # 0600: it holds the lab's SIP password.
+    write_atomic(lab.inventory, header + yaml.safe_dump(doc, sort_keys=True, default_flow_style=False, allow_unicode=True), 0o600)
 
 
 def _through_cache(url: str, services: str) -> str:
@@ -340,6 +384,7 @@ def up(
     base_port: int | None = None,
     prefix: str = "site",
     names: list[str] | None = None,
+    stand_in_for: dict[str, dict[str, Any]] | None = None,
     progress: Progress = _quiet,
 ) -> Lab:
     """Make the lab hold exactly ``count`` running sites of ``suite`` (or the ``names`` given); write its inventory."""
@@ -384,7 +429,9 @@ def up(
         keys.record_host_keys(lab.known_hosts, site.address, site.port, host_keys)
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda s: _check_ssh(lab, s), lab.sites))
-    _write_inventory(lab, services, pubkey)
+    vendor = meeting.vendor_package(SERVICES, services)
+    host_vars = {name: stand_in_vars(hv, services, vendor) for name, hv in (stand_in_for or {}).items()}
+    _write_inventory(lab, services, pubkey, host_vars)
     return lab
 
 
