@@ -324,6 +324,8 @@ def role_vars(services: str, pubkey: str) -> dict[str, Any]:
         ],
         # no screen: the kiosk session runs on wlroots' headless output
         "kiosk_backend": "headless",
+        # no sound hardware: PipeWire null nodes with the devices' USB IDs stand in for it
+        "av_devices_simulate": True,
     }
 
 
