@@ -65,7 +65,7 @@ def default(host: Any, site: Site, kind: str) -> str:
     for line in out.stdout.splitlines():
         key, _, value = line.strip().lstrip("* ").partition(" = ")
         if key == "node.name":
-            return value.strip('"')
+            return str(value.strip('"'))
     raise AssertionError(f"wpctl names no default {kind}:\n{out.stdout}")
 
 
@@ -162,9 +162,11 @@ def test_udev_rules_name_the_sites_devices_and_parse(host: Any, site: Site) -> N
     if camera:
         for usb in camera.get("usb") or []:
             vendor, product = usb.split(":")
-            assert f'ATTRS{{idVendor}}=="{vendor}", ATTRS{{idProduct}}=="{product}", ATTR{{index}}=="0", SYMLINK+="{link}"' in text
+            match = f'ATTRS{{idVendor}}=="{vendor}", ATTRS{{idProduct}}=="{product}"'
+            assert f'{match}, ATTR{{index}}=="0", SYMLINK+="{link}"' in text
             if site.get("av_devices_autosuspend_enabled"):
-                assert f'ATTR{{idVendor}}=="{vendor}", ATTR{{idProduct}}=="{product}", TEST=="power/control", ATTR{{power/control}}="on"' in text
+                powered = 'TEST=="power/control", ATTR{power/control}="on"'
+                assert f'ATTR{{idVendor}}=="{vendor}", ATTR{{idProduct}}=="{product}", {powered}' in text
         for control, value in ((camera.get("settings") or {}).get("v4l2_controls") or {}).items():
             assert f"--set-ctrl {control}={value}" in text
     else:
