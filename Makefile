@@ -5,6 +5,7 @@ export PATH := $(CURDIR)/.venv/bin:$(PATH)
 REGISTRY ?= examples/bac-giang.xlsx
 PROVINCE ?= inventories/bac-giang
 DISTRICT ?= bac_giang__hiep_hoa
+OS ?= trixie
 
 .PHONY: setup demo test test-fast lint bench lab-down clean
 
@@ -15,7 +16,7 @@ setup:
 ## one district's sites; converge site.yml through the generated inventory; verify.
 demo: setup
 	provisioner inventory build $(REGISTRY) --out inventories
-	provisioner lab up --from $(PROVINCE) --limit $(DISTRICT)
+	provisioner lab up --from $(PROVINCE) --limit $(DISTRICT) --os $(OS)
 	provisioner converge -i $(PROVINCE) --lab lab
 	provisioner verify -i $(PROVINCE) --lab lab
 

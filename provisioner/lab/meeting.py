@@ -54,9 +54,27 @@ Package: {VENDOR_PACKAGE}
 Version: {VENDOR_VERSION}
 Architecture: all
 Maintainer: Provisioner lab <lab@provisioner.invalid>
+Depends: chromium, fonts-dejavu-core
 Description: Stand-in for a province's vendor conferencing client (lab only)
 """
-VENDOR_SCRIPT = "#!/bin/sh\necho 'vendor conferencing client (lab stand-in)'\nexec sleep infinity\n"
+VENDOR_PAGE_PATH = f"/usr/share/{VENDOR_PACKAGE}/index.html"
+#: What the stand-in shows: its own window, as a vendor client built on Chromium (Electron and the like) would.
+VENDOR_PAGE = """\
+<!doctype html>
+<html lang="vi"><head><meta charset="utf-8"><title>Phần mềm họp của nhà cung cấp (lab)</title>
+<style>html, body { margin: 0; height: 100%; background: #1b3a6b; color: #fff; font-family: sans-serif; }
+main { display: flex; height: 100%; align-items: center; justify-content: center; font-size: 4vw; }</style></head>
+<body><main>Phần mềm họp của nhà cung cấp (lab)</main></body></html>
+"""
+VENDOR_SCRIPT = f"""\
+#!/bin/sh
+# Stand-in for a province's vendor conferencing client (lab only): an app window on the kiosk's screen.
+profile="${{HOME}}/.config/{VENDOR_PACKAGE}"
+rm -rf "$profile" && mkdir -m 0700 "$profile"
+exec /usr/bin/chromium --ozone-platform=wayland --app=file://{VENDOR_PAGE_PATH} --user-data-dir="$profile" \\
+    --no-sandbox --test-type --disable-gpu --disable-gpu-compositing --no-first-run --noerrdialogs \\
+    --disable-features=Translate --disable-background-networking --disable-component-update --disable-sync
+"""
 
 
 @dataclass(frozen=True)
@@ -88,8 +106,10 @@ def vendor_package(container: str, services: str) -> VendorPackage:
 
 def _build_vendor(container: str) -> None:
     build = f"/tmp/{VENDOR_PACKAGE}"
-    podman.exec_(container, "sh", "-c", f"rm -rf {build} && mkdir -p {build}/DEBIAN {build}/usr/bin {ROOT}/vendor")
+    share = f"{build}{VENDOR_PAGE_PATH.rsplit('/', 1)[0]}"
+    podman.exec_(container, "sh", "-c", f"rm -rf {build} && mkdir -p {build}/DEBIAN {build}/usr/bin {share} {ROOT}/vendor")
     podman.exec_(container, "sh", "-c", f"cat > {build}/DEBIAN/control", input=VENDOR_CONTROL)
+    podman.exec_(container, "sh", "-c", f"cat > {build}{VENDOR_PAGE_PATH}", input=VENDOR_PAGE)
     script = f"{build}{VENDOR_COMMAND}"
     podman.exec_(container, "sh", "-c", f"cat > {script} && chmod 755 {script}", input=VENDOR_SCRIPT)
     # Fixed timestamps: the same bytes, so the same SHA-256, every time.
