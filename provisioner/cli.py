@@ -174,8 +174,26 @@ def converge(
         elif ev.kind in ("failed", "unreachable"):
             err.print(f"[red]{ev.kind}[/red] {ev.host}: {ev.task}")
 
-    result = run_playbook("site.yml", chosen.sources, limit=chosen.limit, tags=tags, check=check, diff=diff, progress=progress)
-    table = Table("site", "result", "ok", "changed", "failed task", title="Converge")
+    from provisioner.state import SiteRecord, State
+
+    with State() as state:
+        run_id = state.begin_run(
+            "check" if check else "converge",
+            {"inventory": [str(i) for i in inventory or []], "lab": lab, "limit": limit, "tags": tags},
+        )
+        try:
+            result = run_playbook(
+                "site.yml", chosen.sources, limit=chosen.limit, tags=tags, check=check, diff=diff, progress=progress
+            )
+        except BaseException:
+            state.finish_run(run_id, "failed")
+            raise
+        state.record(
+            SiteRecord(run_id, s.host, s.status, changed=s.changed, failed_task=s.failed_task, message=s.message)
+            for s in result.sites.values()
+        )
+        state.finish_run(run_id, "succeeded" if result.succeeded else "failed")
+    table = Table("site", "result", "ok", "changed", "failed task", title=f"Converge (run {run_id})")
     colours = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "magenta"}
     for s in result.sites.values():
         table.add_row(
@@ -221,6 +239,50 @@ def verify(
     out.print(f"JUnit XML: {result.junit}")
     if not result.ok:
         raise typer.Exit(1)
+
+
+@app.command()
+def status(
+    runs: Annotated[bool, typer.Option("--runs", help="List the latest runs instead of the sites.")] = False,
+    site: Annotated[list[str] | None, typer.Option("--site", "-s", help="Only this site (repeatable).")] = None,
+) -> None:
+    """Each site's last result, from the state database (.state/provisioner.sqlite)."""
+    from provisioner.state import State
+
+    colours = {
+        "ok": "green",
+        "changed": "yellow",
+        "failed": "red",
+        "unreachable": "magenta",
+        "succeeded": "green",
+        "running": "cyan",
+        "interrupted": "magenta",
+    }
+    with State() as state:
+        if runs:
+            table = Table("run", "kind", "started", "finished", "result", "who", title=f"Runs in {state.path}")
+            for r in state.runs():
+                table.add_row(
+                    r.id, r.kind, r.started_at, r.finished_at or "", f"[{colours.get(r.status, 'white')}]{r.status}[/]", r.who
+                )
+            out.print(table)
+            return
+        found = state.last_results(site)
+        kinds = {run_id: state.run(run_id).kind for run_id in {r.run_id for r in found.values()}}
+    if not found:
+        out.print("no site has a result yet (converge or rollout some sites first)")
+        return
+    table = Table("site", "last result", "changed", "when", "run", "failed task", title="Sites")
+    for rec in found.values():
+        table.add_row(
+            rec.site,
+            f"[{colours[rec.status]}]{rec.status}[/]",
+            str(rec.changed),
+            rec.at,
+            f"{rec.run_id} ({kinds.get(rec.run_id, '?')})",
+            f"{rec.failed_task}: {rec.message}" if rec.failed_task else "",
+        )
+    out.print(table)
 
 
 @inventory_app.command("build")

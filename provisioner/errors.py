@@ -65,3 +65,7 @@ class RunError(ProvisionerError):
 
 class VerifyError(ProvisionerError):
     """The site checks could not be run."""
+
+
+class StateError(ProvisionerError):
+    """The state database cannot be used, or holds no such run."""

@@ -1,14 +1,23 @@
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+from provisioner.state import SiteRecord, State
+
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI, in a terminal wide enough that tables are not cut."""
     return subprocess.run(
-        [sys.executable, "-c", "from provisioner.cli import main; main()", *args], capture_output=True, text=True, check=False
+        [sys.executable, "-c", "from provisioner.cli import main; main()", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COLUMNS": "200"},
     )
 
 
@@ -34,3 +43,28 @@ def test_verify_print_shows_the_command() -> None:
     assert "--hosts=ansible://site01" in done.stdout
     assert "inventories/bac-giang/viet-yen," in done.stdout  # a province folder means its districts
     assert "provisioner/checks" in done.stdout
+
+
+def test_status_shows_each_sites_last_result_and_the_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROVISIONER_STATE_DIR", str(tmp_path))
+    with State() as state:
+        first = state.begin_run("converge")
+        state.record([SiteRecord(first, "dong-lo-p01", "failed", failed_task="Install chromium", message="no space")])
+        state.finish_run(first, "failed")
+        second = state.begin_run("converge")
+        state.record([SiteRecord(second, "dong-lo-p01", "changed", changed=3), SiteRecord(second, "thang-p01", "ok")])
+        state.finish_run(second, "succeeded")
+    done = run("status")
+    assert done.returncode == 0, done.stderr
+    rows = {ln.split("│")[1].strip(): ln for ln in done.stdout.splitlines() if ln.startswith("│")}
+    assert "changed" in rows["dong-lo-p01"] and second in rows["dong-lo-p01"] and "no space" not in rows["dong-lo-p01"]
+    assert " ok " in rows["thang-p01"]
+    runs = run("status", "--runs").stdout
+    assert first in runs and second in runs and "failed" in runs and "succeeded" in runs
+
+
+def test_status_says_when_nothing_ran_yet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PROVISIONER_STATE_DIR", str(tmp_path))
+    done = run("status")
+    assert done.returncode == 0
+    assert "no site has a result yet" in done.stdout

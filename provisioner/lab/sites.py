@@ -315,13 +315,8 @@ def role_vars(services: str, pubkey: str) -> dict[str, Any]:
         # a plain lab site joins the lab's meeting page; stand-ins take their own profile
         "site_client": {"profile": "webrtc", "meeting_url": meeting.url(services)},
         # Chromium's own sandbox needs user namespaces, which lab containers don't give;
-        # with no GPU, it draws only in software, in a window the size of the headless screen
-        "conferencing_client_chromium_flags": [
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-gpu-compositing",
-            "--window-size=1280,720",
-        ],
+        # with no GPU, it draws only in software
+        "conferencing_client_chromium_flags": ["--no-sandbox", "--disable-gpu", "--disable-gpu-compositing"],
         # no screen: the kiosk session runs on wlroots' headless output
         "kiosk_backend": "headless",
         # no sound hardware: PipeWire null nodes with the devices' USB IDs stand in for it

@@ -1,0 +1,246 @@
+"""The state database: every run and every site's result in it, in one SQLite file.
+
+Each write is its own transaction in WAL mode, so a run interrupted at any
+moment (Ctrl-C, the controller killed) leaves the database consistent: what
+was recorded stays, a run still marked ``running`` whose process is gone is
+seen as ``interrupted``, and :meth:`State.pending` says which sites a resume
+must still converge.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from provisioner import paths
+from provisioner.errors import StateError
+
+SCHEMA_VERSION = 1
+FINISHED = ("ok", "changed")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id          TEXT PRIMARY KEY,
+    kind        TEXT NOT NULL,
+    started_at  TEXT NOT NULL,
+    finished_at TEXT,
+    status      TEXT NOT NULL DEFAULT 'running',
+    pid         INTEGER NOT NULL,
+    who         TEXT NOT NULL,
+    args        TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS site_results (
+    run_id      TEXT NOT NULL REFERENCES runs(id),
+    site        TEXT NOT NULL,
+    wave        TEXT NOT NULL DEFAULT '',
+    attempt     INTEGER NOT NULL DEFAULT 1,
+    status      TEXT NOT NULL CHECK (status IN ('ok', 'changed', 'failed', 'unreachable')),
+    changed     INTEGER NOT NULL DEFAULT 0,
+    failed_task TEXT,
+    message     TEXT,
+    at          TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS site_results_by_site ON site_results (site, at);
+CREATE INDEX IF NOT EXISTS site_results_by_run ON site_results (run_id, site);
+"""
+
+
+def now() -> str:
+    """The current time, as stored: ISO 8601 in UTC, to the millisecond."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def default_path() -> Path:
+    return paths.state_dir() / "provisioner.sqlite"
+
+
+@dataclass(frozen=True)
+class Run:
+    id: str
+    kind: str
+    started_at: str
+    finished_at: str | None
+    status: str
+    who: str
+    args: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SiteRecord:
+    """One site's result in one run (one attempt)."""
+
+    run_id: str
+    site: str
+    status: str
+    changed: int = 0
+    failed_task: str | None = None
+    message: str | None = None
+    wave: str = ""
+    attempt: int = 1
+    at: str = ""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class State:
+    """The state database at ``path`` (created on first use)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path or default_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StateError(
+                    f"the state database {self.path} is from a newer provisioner (schema {version})",
+                    hint="upgrade provisioner, or point PROVISIONER_STATE_DIR elsewhere",
+                )
+            # executescript commits by itself; every statement in the schema is idempotent
+            self._db.executescript(_SCHEMA)
+            self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise StateError(
+                f"the state database {self.path} cannot be used: {exc}",
+                hint="check the file (sqlite3 FILE 'PRAGMA integrity_check'); move it aside to start a new one",
+            ) from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> State:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    # Runs ---------------------------------------------------------------
+
+    def begin_run(self, kind: str, args: dict[str, Any] | None = None, who: str | None = None) -> str:
+        """Record a run starting now; return its id."""
+        run_id = datetime.now(UTC).strftime("%Y%m%d-%H%M%S-") + uuid.uuid4().hex[:6]
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO runs (id, kind, started_at, pid, who, args) VALUES (?, ?, ?, ?, ?, ?)",
+                (run_id, kind, now(), os.getpid(), who or _who(), json.dumps(args or {}, ensure_ascii=False, sort_keys=True)),
+            )
+        return run_id
+
+    def reopen_run(self, run_id: str) -> Run:
+        """Take over an unfinished run (to resume it) from this process."""
+        run = self.run(run_id)
+        if run.status == "running" and not self._interrupted(run_id):
+            raise StateError(f"run {run_id} is still running", hint="wait for it to end, or stop its process first")
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET status='running', finished_at=NULL, pid=? WHERE id=?", (os.getpid(), run_id))
+        return self.run(run_id)
+
+    def finish_run(self, run_id: str, status: str) -> None:
+        with self._transaction() as db:
+            db.execute("UPDATE runs SET status=?, finished_at=? WHERE id=?", (status, now(), run_id))
+
+    def _interrupted(self, run_id: str) -> bool:
+        row = self._db.execute("SELECT status, pid FROM runs WHERE id=?", (run_id,)).fetchone()
+        return bool(row) and row["status"] == "running" and not _alive(int(row["pid"]))
+
+    def run(self, run_id: str) -> Run:
+        row = self._db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            raise StateError(f"no run {run_id!r} in {self.path}", hint="list runs with: provisioner status --runs")
+        return self._run(row)
+
+    def runs(self, limit: int = 20) -> list[Run]:
+        rows = self._db.execute("SELECT * FROM runs ORDER BY started_at DESC, id DESC LIMIT ?", (limit,)).fetchall()
+        return [self._run(r) for r in rows]
+
+    def _run(self, row: sqlite3.Row) -> Run:
+        status = "interrupted" if row["status"] == "running" and not _alive(int(row["pid"])) else row["status"]
+        return Run(row["id"], row["kind"], row["started_at"], row["finished_at"], status, row["who"], json.loads(row["args"]))
+
+    # Site results ---------------------------------------------------------
+
+    def record(self, records: Iterable[SiteRecord]) -> None:
+        """Record site results, all in one transaction."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO site_results (run_id, site, wave, attempt, status, changed, failed_task, message, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (r.run_id, r.site, r.wave, r.attempt, r.status, r.changed, r.failed_task, r.message, r.at or now())
+                    for r in records
+                ],
+            )
+
+    def results(self, run_id: str) -> dict[str, SiteRecord]:
+        """Each site's latest result in a run."""
+        rows = self._db.execute("SELECT * FROM site_results WHERE run_id=? ORDER BY at, rowid", (run_id,)).fetchall()
+        return {r["site"]: self._record(r) for r in rows}
+
+    def pending(self, run_id: str, sites: Sequence[str]) -> list[str]:
+        """The ``sites`` that have not yet succeeded in a run (what a resume converges)."""
+        done = {s for s, r in self.results(run_id).items() if r.status in FINISHED}
+        return [s for s in sites if s not in done]
+
+    def last_results(self, sites: Sequence[str] | None = None) -> dict[str, SiteRecord]:
+        """Each site's most recent result, over all runs."""
+        rows = self._db.execute(
+            "SELECT * FROM site_results AS r WHERE rowid ="
+            " (SELECT rowid FROM site_results WHERE site = r.site ORDER BY at DESC, rowid DESC LIMIT 1) ORDER BY site"
+        ).fetchall()
+        found = {r["site"]: self._record(r) for r in rows}
+        return {s: found[s] for s in sites if s in found} if sites is not None else found
+
+    @staticmethod
+    def _record(row: sqlite3.Row) -> SiteRecord:
+        return SiteRecord(
+            run_id=row["run_id"],
+            site=row["site"],
+            status=row["status"],
+            changed=row["changed"],
+            failed_task=row["failed_task"],
+            message=row["message"],
+            wave=row["wave"],
+            attempt=row["attempt"],
+            at=row["at"],
+        )
+
+    def integrity(self) -> str:
+        """SQLite's own verdict on the file (``ok`` when sound)."""
+        return str(self._db.execute("PRAGMA integrity_check").fetchone()[0])
+
+
+def _who() -> str:
+    """Who is running provisioner: the login name, and the sudo user behind it."""
+    user = os.environ.get("USER") or os.environ.get("LOGNAME") or str(os.getuid())
+    sudo = os.environ.get("SUDO_USER")
+    return f"{sudo} (as {user})" if sudo and sudo != user else user
