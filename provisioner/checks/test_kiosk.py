@@ -94,7 +94,8 @@ def _screen_shows_the_client(host: Any, site: Site, name: str) -> None:
     saved = paths.state_dir() / "screenshots" / name
     saved.parent.mkdir(parents=True, exist_ok=True)
     _running_pid(host)
-    data, deadline = b"", time.monotonic() + 90
+    # a lost first frame never comes later: there, wait only as long as a start takes
+    data, deadline = b"", time.monotonic() + (45 if quirky else 90)
     while time.monotonic() < deadline:
         data = _screenshot(host, site)
         if not data:
