@@ -1,0 +1,126 @@
+"""Rollout orchestration: waves, batches, the failure threshold, unreachable sites retried, resume.
+
+The converge is a plain function here; the field tests in the lab drive real
+sites through ansible-runner.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from provisioner.errors import ConfigError
+from provisioner.rollout import EXIT_PARTIAL, EXIT_STOPPED, EXIT_SUCCESS, Outcome, Policy, Wave, run
+from provisioner.state import SiteRecord, State
+
+
+class Field:
+    """Sites as a converge sees them: some fail, some stay dark, some wake up after N attempts."""
+
+    def __init__(self, failing: frozenset[str] = frozenset(), dark: dict[str, int] | None = None) -> None:
+        self.failing = set(failing)
+        self.dark = dict(dark or {})  # site -> attempts it stays unreachable (a large number: switched off)
+        self.calls: list[list[str]] = []
+
+    def __call__(self, sites: list[str]) -> dict[str, Outcome]:
+        self.calls.append(list(sites))
+        out = {}
+        for s in sites:
+            if self.dark.get(s, 0) > 0:
+                self.dark[s] -= 1
+                out[s] = Outcome("unreachable", message="ssh: connect timed out")
+            elif s in self.failing:
+                out[s] = Outcome("failed", failed_task="Install chromium", message="no space left")
+            else:
+                out[s] = Outcome("changed", changed=3)
+        return out
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> State:
+    return State(tmp_path / "state.sqlite")
+
+
+def sites(prefix: str, n: int) -> list[str]:
+    return [f"{prefix}-{i:02d}" for i in range(1, n + 1)]
+
+
+@pytest.mark.parametrize(
+    ("batch", "sizes"), [("100%", [10]), ("3", [3, 3, 3, 1]), ("25%", [3, 3, 3, 1]), ("1", [1] * 10), ("50", [10])]
+)
+def test_batches(batch: str, sizes: list[int]) -> None:
+    assert [len(b) for b in Policy(batch=batch).batches(sites("s", 10))] == sizes
+
+
+@pytest.mark.parametrize("batch", ["0", "-1", "10.5", "abc", "101%", ""])
+def test_bad_batches_are_refused(batch: str) -> None:
+    with pytest.raises(ConfigError, match="not a batch size"):
+        Policy(batch=batch)
+
+
+def test_waves_in_order_batches_inside(state: State) -> None:
+    field = Field()
+    run_id = state.begin_run("rollout")
+    report = run(state, run_id, [Wave("a", sites("a", 4)), Wave("b", sites("b", 2))], Policy(batch="2"), field)
+    assert field.calls == [["a-01", "a-02"], ["a-03", "a-04"], ["b-01", "b-02"]]
+    assert report.exit_code == EXIT_SUCCESS
+    assert {s: r.wave for s, r in state.results(run_id).items()} == {
+        **dict.fromkeys(sites("a", 4), "a"),
+        **dict.fromkeys(sites("b", 2), "b"),
+    }
+
+
+def test_unreachable_sites_are_retried_with_backoff_and_kept_apart(state: State) -> None:
+    field = Field(failing=frozenset({"a-02"}), dark={"a-03": 1, "a-04": 99})
+    slept: list[float] = []
+    run_id = state.begin_run("rollout")
+    report = run(state, run_id, [Wave("a", sites("a", 5))], Policy(retries=3, backoff=10), field, sleep=slept.append)
+    wave = report.waves[0]
+    assert wave.status == "done"
+    assert wave.with_status("unreachable") == ["a-04"]  # switched off: still dark after its retries
+    assert wave.with_status("failed") == ["a-02"]  # failed once, never retried
+    assert wave.results["a-03"].status == "changed"  # woke up on the first retry
+    assert field.calls[1:] == [["a-03", "a-04"], ["a-04"], ["a-04"]]
+    assert slept == [10, 20, 40]
+    assert state.results(run_id)["a-04"].attempt == 4
+    assert report.exit_code == EXIT_PARTIAL
+    assert sorted(state.results(run_id)) == sites("a", 5)  # no site missing from the record
+
+
+def test_unreachable_sites_never_count_toward_the_threshold(state: State) -> None:
+    field = Field(dark=dict.fromkeys(sites("a", 3), 99))
+    report = run(state, state.begin_run("rollout"), [Wave("a", sites("a", 4))], Policy(max_fail_percent=10, retries=0), field)
+    assert report.waves[0].status == "done"
+
+
+def test_a_wave_stops_past_the_threshold_and_says_why(state: State) -> None:
+    field = Field(failing=frozenset({"a-01", "a-02"}))
+    run_id = state.begin_run("rollout")
+    report = run(
+        state, run_id, [Wave("a", sites("a", 6)), Wave("b", sites("b", 2))], Policy(batch="2", max_fail_percent=30), field
+    )
+    first, second = report.waves
+    assert first.status == "stopped" and "2 of 6 site(s) failed, over the 30% threshold: a-01, a-02" in first.reason
+    assert first.not_reached == ["a-03", "a-04", "a-05", "a-06"]
+    assert second.status == "not started" and field.calls == [["a-01", "a-02"]]
+    assert report.exit_code == EXIT_STOPPED
+
+
+def test_a_site_the_converge_says_nothing_about_is_recorded_failed(state: State) -> None:
+    run_id = state.begin_run("rollout")
+    report = run(state, run_id, [Wave("a", ["x", "y"])], Policy(), lambda batch: {"x": Outcome("ok")})
+    assert report.waves[0].results["y"].status == "failed"
+    assert "no result" in (state.results(run_id)["y"].message or "")
+
+
+def test_a_resumed_run_converges_only_what_has_not_succeeded(state: State) -> None:
+    run_id = state.begin_run("rollout")
+    # the earlier process got through wave a's first batch, then was killed
+    state.record([SiteRecord(run_id, "a-01", "changed", wave="a"), SiteRecord(run_id, "a-02", "failed", wave="a")])
+    field = Field()
+    report = run(state, run_id, [Wave("a", sites("a", 3)), Wave("b", sites("b", 1))], Policy(), field)
+    assert field.calls == [["a-02", "a-03"], ["b-01"]]
+    assert report.exit_code == EXIT_SUCCESS
+    assert report.waves[0].results["a-01"].status == "changed"
+    assert state.pending(run_id, sites("a", 3) + sites("b", 1)) == []
