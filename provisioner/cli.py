@@ -242,6 +242,95 @@ def verify(
 
 
 @app.command()
+def rollout(
+    inventory: InventoryOpt = None,
+    lab: LabOpt = None,
+    district: Annotated[
+        list[str] | None,
+        typer.Option("--district", "-d", help="Only this district's group (repeatable), e.g. bac_giang__hiep_hoa."),
+    ] = None,
+    limit: Annotated[str | None, typer.Option("--limit", "-l", help="Only these sites (Ansible pattern).")] = None,
+    batch: Annotated[str, typer.Option("--batch", help="Sites converged at once in a wave: N or N%.")] = "100%",
+    max_fail: Annotated[
+        float,
+        typer.Option("--max-fail", help="Stop when more than this % of a wave's sites failed (unreachable ones never count)."),
+    ] = 100.0,
+    retries: Annotated[
+        int, typer.Option("--retries", help="Extra attempts for unreachable sites, at the end of their wave.")
+    ] = 2,
+    backoff: Annotated[float, typer.Option("--backoff", help="Seconds before the first retry; doubled each time.")] = 30.0,
+    tags: Annotated[str | None, typer.Option("--tags", "-t", help="Only tasks with these tags.")] = None,
+    check: Annotated[bool, typer.Option("--check", help="Dry run: change nothing.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Show what changes in files.")] = False,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="Finish this interrupted run: only sites not yet succeeded.")
+    ] = None,
+) -> None:
+    """Converge sites district by district (waves), in batches; exit 0 all converged, 4 partial, 5 a wave stopped."""
+    from provisioner import rollout as rollout_mod
+    from provisioner import targets
+    from provisioner.runner import run_playbook
+    from provisioner.state import State
+
+    policy = rollout_mod.Policy(batch=batch, max_fail_percent=max_fail, retries=retries, backoff=backoff)
+    pattern = ":".join(district) if district else None
+    if pattern and limit:
+        pattern = f"{pattern}:&{limit}"
+    chosen = targets.resolve(inventory, lab, pattern or limit)
+    waves = targets.waves(chosen)
+    if not any(w.sites for w in waves):
+        raise ConfigError("no site matches", hint="check --district and --limit against the inventory")
+
+    def converge_batch(sites: list[str]) -> dict[str, rollout_mod.Outcome]:
+        _say(f"converging {len(sites)} site(s): {', '.join(sites)}")
+        done = run_playbook("site.yml", chosen.sources, limit=",".join(sites), tags=tags, check=check, diff=diff)
+        return {h: rollout_mod.Outcome(r.status, r.changed, r.failed_task, r.message) for h, r in done.sites.items()}
+
+    with State() as state:
+        if resume:
+            run_id = state.reopen_run(resume).id
+        else:
+            args = {
+                "inventory": [str(i) for i in inventory or []],
+                "lab": lab,
+                "district": district or [],
+                "limit": limit,
+                "batch": batch,
+                "max_fail": max_fail,
+                "tags": tags,
+                "check": check,
+            }
+            run_id = state.begin_run("rollout-check" if check else "rollout", args)
+        _say(f"rollout run {run_id}: {len(waves)} wave(s), resume with --resume {run_id} if interrupted")
+        try:
+            report = rollout_mod.run(state, run_id, waves, policy, converge_batch, progress=_say)
+        except BaseException:
+            state.finish_run(run_id, "interrupted")
+            raise
+        state.finish_run(run_id, {0: "succeeded", 4: "partial"}.get(report.exit_code, "stopped"))
+    colours = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "magenta"}
+    for wave in report.waves:
+        table = Table("site", "result", "changed", "failed task", title=f"Wave {wave.name}: {wave.status}")
+        for site_name in wave.sites:
+            got = wave.results.get(site_name)
+            if got is None:
+                table.add_row(site_name, "[dim]not reached[/]", "", "")
+            else:
+                why = f"{got.failed_task}: {got.message}" if got.failed_task else got.message or ""
+                table.add_row(site_name, f"[{colours[got.status]}]{got.status}[/]", str(got.changed), why)
+        out.print(table)
+        if wave.reason:
+            out.print(f"[red]wave {wave.name} stopped[/red]: {wave.reason}")
+    verdict = {
+        0: "[green]every site converged[/]",
+        4: "[yellow]partial[/]: some sites failed or stayed unreachable",
+        5: "[red]stopped[/]: a wave passed its failure threshold",
+    }[report.exit_code]
+    out.print(f"run {run_id}: {verdict}")
+    raise typer.Exit(report.exit_code)
+
+
+@app.command()
 def status(
     runs: Annotated[bool, typer.Option("--runs", help="List the latest runs instead of the sites.")] = False,
     site: Annotated[list[str] | None, typer.Option("--site", "-s", help="Only this site (repeatable).")] = None,
@@ -257,6 +346,8 @@ def status(
         "succeeded": "green",
         "running": "cyan",
         "interrupted": "magenta",
+        "partial": "yellow",
+        "stopped": "red",
     }
     with State() as state:
         if runs:

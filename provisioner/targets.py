@@ -18,6 +18,7 @@ from provisioner import paths
 from provisioner.errors import ConfigError
 from provisioner.inventory import expand_sources
 from provisioner.lab.sites import inventory_path
+from provisioner.rollout import Wave
 
 
 @dataclass(frozen=True)
@@ -71,3 +72,13 @@ def resolve(inventories: list[Path] | None, lab: str | None, limit: str | None) 
             hint=f"start them: provisioner lab up --lab {lab} --from {inventories[0]}",
         )
     return Targets(sources, ",".join(hosts), hosts)
+
+
+def waves(chosen: Targets) -> list[Wave]:
+    """The chosen sites as rollout waves: one per district (``site_district``), in the inventory's order of names."""
+    hostvars = inventory_hosts(chosen.sources, chosen.limit)
+    by_district: dict[str, list[str]] = {}
+    for host in sorted(hostvars):
+        district = str(hostvars[host].get("site_district") or hostvars[host].get("site_province") or "all")
+        by_district.setdefault(district, []).append(host)
+    return [Wave(name, sites) for name, sites in sorted(by_district.items())]
