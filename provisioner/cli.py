@@ -331,6 +331,95 @@ def rollout(
 
 
 @app.command()
+def reimage(
+    site_name: Annotated[str, typer.Argument(metavar="SITE", help="The repaired site's name, as the inventory names it.")],
+    inventory: InventoryOpt = None,
+    lab: LabOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Trust the site's new SSH host key without asking.")] = False,
+) -> None:
+    """Make a repaired or reinstalled PC a proper site again: trust its new host key, converge it, verify it."""
+    from provisioner import reimage as reimage_mod
+    from provisioner import targets
+    from provisioner import verify as verify_mod
+    from provisioner.checks.site import Site as SiteVars
+    from provisioner.runner import run_playbook
+    from provisioner.state import SiteRecord, State, now
+
+    chosen = targets.resolve(inventory, lab, site_name)
+    hostvars = targets.inventory_hosts(chosen.sources, site_name)
+    if list(hostvars) != [site_name]:
+        raise ConfigError(
+            f"no site named {site_name!r} in the inventory", hint="give the site's name as 'provisioner status' lists it"
+        )
+    site = SiteVars(site_name, dict(hostvars[site_name]))
+    keys = reimage_mod.scan(site.address, site.port, Path(site.known_hosts))
+    prints = keys.fingerprints()
+    if keys.changed:
+        out.print(
+            f"[bold]{site_name}[/bold] ({site.address}:{site.port}) presents {'new' if keys.known else 'unknown'} SSH host keys:"
+        )
+        for line in prints:
+            out.print(f"  {line}")
+        out.print("Compare them with the PC's own (on its screen: ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub).")
+        if not yes and not typer.confirm("Trust these keys for this site?", default=False):
+            raise ConfigError(
+                "the new host keys were not trusted; nothing was changed", hint="check the PC, then run reimage again"
+            )
+        reimage_mod.trust(keys)
+    else:
+        _say(f"{site_name}: host keys unchanged")
+    with State() as state:
+        run_id = state.begin_run("reimage", {"site": site_name, "inventory": [str(i) for i in inventory or []], "lab": lab})
+        state.enrol(run_id, site_name, prints, keys_changed=keys.changed)
+        _say(f"converging {site_name} (playbooks/site.yml)")
+        result = run_playbook("site.yml", chosen.sources, limit=site_name)
+        got = result.sites.get(site_name)
+        state.record(
+            [
+                SiteRecord(
+                    run_id,
+                    site_name,
+                    got.status if got else "failed",
+                    changed=got.changed if got else 0,
+                    failed_task=got.failed_task if got else None,
+                    message=got.message if got else "no result",
+                )
+            ]
+        )
+        _say(f"checking {site_name}")
+        checked = verify_mod.run_checks(chosen.sources, hosts=[site_name], workers=2)
+        mine = checked.sites.get(site_name)
+        converged = got is not None and got.status in ("ok", "changed")
+        converge_words = (
+            f"xong, {got.changed} thay đổi"
+            if got is not None and converged
+            else f"lỗi ở bước '{got.failed_task}': {got.message}"
+            if got is not None and got.failed_task
+            else f"không vào được máy ({got.message})"
+            if got is not None
+            else "không có kết quả"
+        )
+        summary = reimage_mod.Summary(
+            site=site_name,
+            run_id=run_id,
+            who=state.run(run_id).who,
+            at=now(),
+            fingerprints=prints,
+            keys_changed=keys.changed,
+            converge=converge_words,
+            converged=converged,
+            passed=mine.passed if mine else 0,
+            failed=sorted(set(mine.failed)) if mine else ["no check ran"],
+        )
+        state.finish_run(run_id, "succeeded" if summary.accepted else "failed")
+    for line in summary.lines():
+        out.print(line)
+    out.print(f"saved: {summary.write_html()}")
+    if not summary.accepted:
+        raise typer.Exit(1)
+
+
+@app.command()
 def status(
     runs: Annotated[bool, typer.Option("--runs", help="List the latest runs instead of the sites.")] = False,
     site: Annotated[list[str] | None, typer.Option("--site", "-s", help="Only this site (repeatable).")] = None,

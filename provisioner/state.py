@@ -48,6 +48,14 @@ CREATE TABLE IF NOT EXISTS site_results (
     message     TEXT,
     at          TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS enrolments (
+    site         TEXT NOT NULL,
+    fingerprints TEXT NOT NULL,
+    keys_changed INTEGER NOT NULL,
+    who          TEXT NOT NULL,
+    run_id       TEXT NOT NULL REFERENCES runs(id),
+    at           TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS site_results_by_site ON site_results (site, at);
 CREATE INDEX IF NOT EXISTS site_results_by_run ON site_results (run_id, site);
 """
@@ -233,6 +241,20 @@ class State:
             attempt=row["attempt"],
             at=row["at"],
         )
+
+    # Enrolments --------------------------------------------------------------
+
+    def enrol(self, run_id: str, site: str, fingerprints: Sequence[str], *, keys_changed: bool) -> None:
+        """Record who (re-)enrolled a site, with which host keys, in which run."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO enrolments (site, fingerprints, keys_changed, who, run_id, at) VALUES (?, ?, ?, ?, ?, ?)",
+                (site, json.dumps(list(fingerprints)), int(keys_changed), self.run(run_id).who, run_id, now()),
+            )
+
+    def enrolments(self, site: str) -> list[dict[str, Any]]:
+        rows = self._db.execute("SELECT * FROM enrolments WHERE site=? ORDER BY at, rowid", (site,)).fetchall()
+        return [{**dict(r), "fingerprints": json.loads(r["fingerprints"]), "keys_changed": bool(r["keys_changed"])} for r in rows]
 
     def integrity(self) -> str:
         """SQLite's own verdict on the file (``ok`` when sound)."""
