@@ -16,7 +16,11 @@ from provisioner import __version__, paths
 from provisioner.errors import ConfigError, ProvisionerError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from provisioner.lab.sites import Site
+    from provisioner.runner import SiteResult
+    from provisioner.state import SiteRecord
 
 app = typer.Typer(
     help="Provision and keep healthy the PCs in commune online conference rooms.",
@@ -43,6 +47,33 @@ LabOpt = Annotated[
     str | None,
     typer.Option("--lab", help="Work on this lab's stand-ins for the inventory's sites (see 'lab up --from')."),
 ]
+
+
+#: How a site's result or a run's outcome is coloured in tables.
+COLOURS = {
+    "ok": "green",
+    "changed": "yellow",
+    "failed": "red",
+    "unreachable": "magenta",
+    "succeeded": "green",
+    "running": "cyan",
+    "interrupted": "magenta",
+    "partial": "yellow",
+    "stopped": "red",
+}
+
+
+def _coloured(status: str) -> str:
+    return f"[{COLOURS.get(status, 'white')}]{status}[/]"
+
+
+def _records(run_id: str, results: Iterable[SiteResult]) -> list[SiteRecord]:
+    """Sites' results of one Ansible run, as the state database records them."""
+    from provisioner.state import SiteRecord
+
+    return [
+        SiteRecord(run_id, r.host, r.status, changed=r.changed, failed_task=r.failed_task, message=r.message) for r in results
+    ]
 
 
 def _say(message: str) -> None:
@@ -174,7 +205,7 @@ def converge(
         elif ev.kind in ("failed", "unreachable"):
             err.print(f"[red]{ev.kind}[/red] {ev.host}: {ev.task}")
 
-    from provisioner.state import SiteRecord, State
+    from provisioner.state import State
 
     with State() as state:
         run_id = state.begin_run(
@@ -188,17 +219,13 @@ def converge(
         except BaseException:
             state.finish_run(run_id, "failed")
             raise
-        state.record(
-            SiteRecord(run_id, s.host, s.status, changed=s.changed, failed_task=s.failed_task, message=s.message)
-            for s in result.sites.values()
-        )
+        state.record(_records(run_id, result.sites.values()))
         state.finish_run(run_id, "succeeded" if result.succeeded else "failed")
     table = Table("site", "result", "ok", "changed", "failed task", title=f"Converge (run {run_id})")
-    colours = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "magenta"}
     for s in result.sites.values():
         table.add_row(
             s.host,
-            f"[{colours[s.status]}]{s.status}[/]",
+            _coloured(s.status),
             str(s.ok),
             str(s.changed),
             f"{s.failed_task}: {s.message}" if s.failed_task else "",
@@ -308,7 +335,6 @@ def rollout(
             state.finish_run(run_id, "interrupted")
             raise
         state.finish_run(run_id, {0: "succeeded", 4: "partial"}.get(report.exit_code, "stopped"))
-    colours = {"ok": "green", "changed": "yellow", "failed": "red", "unreachable": "magenta"}
     for wave in report.waves:
         table = Table("site", "result", "changed", "failed task", title=f"Wave {wave.name}: {wave.status}")
         for site_name in wave.sites:
@@ -317,7 +343,7 @@ def rollout(
                 table.add_row(site_name, "[dim]not reached[/]", "", "")
             else:
                 why = f"{got.failed_task}: {got.message}" if got.failed_task else got.message or ""
-                table.add_row(site_name, f"[{colours[got.status]}]{got.status}[/]", str(got.changed), why)
+                table.add_row(site_name, _coloured(got.status), str(got.changed), why)
         out.print(table)
         if wave.reason:
             out.print(f"[red]wave {wave.name} stopped[/red]: {wave.reason}")
@@ -342,8 +368,8 @@ def reimage(
     from provisioner import targets
     from provisioner import verify as verify_mod
     from provisioner.checks.site import Site as SiteVars
-    from provisioner.runner import run_playbook
-    from provisioner.state import SiteRecord, State, now
+    from provisioner.runner import SiteResult, run_playbook
+    from provisioner.state import State, now
 
     chosen = targets.resolve(inventory, lab, site_name)
     hostvars = targets.inventory_hosts(chosen.sources, site_name)
@@ -373,32 +399,11 @@ def reimage(
         state.enrol(run_id, site_name, prints, keys_changed=keys.changed)
         _say(f"converging {site_name} (playbooks/site.yml)")
         result = run_playbook("site.yml", chosen.sources, limit=site_name)
-        got = result.sites.get(site_name)
-        state.record(
-            [
-                SiteRecord(
-                    run_id,
-                    site_name,
-                    got.status if got else "failed",
-                    changed=got.changed if got else 0,
-                    failed_task=got.failed_task if got else None,
-                    message=got.message if got else "no result",
-                )
-            ]
-        )
+        got = result.sites.get(site_name) or SiteResult(site_name, failed=1, message="the converge gave no result for this site")
+        state.record(_records(run_id, [got]))
         _say(f"checking {site_name}")
         checked = verify_mod.run_checks(chosen.sources, hosts=[site_name], workers=2)
         mine = checked.sites.get(site_name)
-        converged = got is not None and got.status in ("ok", "changed")
-        converge_words = (
-            f"xong, {got.changed} thay đổi"
-            if got is not None and converged
-            else f"lỗi ở bước '{got.failed_task}': {got.message}"
-            if got is not None and got.failed_task
-            else f"không vào được máy ({got.message})"
-            if got is not None
-            else "không có kết quả"
-        )
         summary = reimage_mod.Summary(
             site=site_name,
             run_id=run_id,
@@ -406,8 +411,8 @@ def reimage(
             at=now(),
             fingerprints=prints,
             keys_changed=keys.changed,
-            converge=converge_words,
-            converged=converged,
+            converge=reimage_mod.converge_words(got),
+            converged=got.status in ("ok", "changed"),
             passed=mine.passed if mine else 0,
             failed=sorted(set(mine.failed)) if mine else ["no check ran"],
         )
@@ -427,24 +432,11 @@ def status(
     """Each site's last result, from the state database (.state/provisioner.sqlite)."""
     from provisioner.state import State
 
-    colours = {
-        "ok": "green",
-        "changed": "yellow",
-        "failed": "red",
-        "unreachable": "magenta",
-        "succeeded": "green",
-        "running": "cyan",
-        "interrupted": "magenta",
-        "partial": "yellow",
-        "stopped": "red",
-    }
     with State() as state:
         if runs:
             table = Table("run", "kind", "started", "finished", "result", "who", title=f"Runs in {state.path}")
             for r in state.runs():
-                table.add_row(
-                    r.id, r.kind, r.started_at, r.finished_at or "", f"[{colours.get(r.status, 'white')}]{r.status}[/]", r.who
-                )
+                table.add_row(r.id, r.kind, r.started_at, r.finished_at or "", _coloured(r.status), r.who)
             out.print(table)
             return
         found = state.last_results(site)
@@ -456,7 +448,7 @@ def status(
     for rec in found.values():
         table.add_row(
             rec.site,
-            f"[{colours[rec.status]}]{rec.status}[/]",
+            _coloured(rec.status),
             str(rec.changed),
             rec.at,
             f"{rec.run_id} ({kinds.get(rec.run_id, '?')})",

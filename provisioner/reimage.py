@@ -11,12 +11,16 @@ from __future__ import annotations
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import jinja2
 
 from provisioner import paths, proc
 from provisioner.errors import LabError
 from provisioner.lab.keys import known_host_id, record_host_keys
+
+if TYPE_CHECKING:
+    from provisioner.runner import SiteResult
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,15 @@ def fingerprints(keys: list[str]) -> list[str]:
 def trust(keys: HostKeys) -> None:
     """Record the keys the site presents as its own (replacing what known_hosts held for it)."""
     record_host_keys(keys.known_hosts, keys.address, keys.port, keys.presented)
+
+
+def converge_words(result: SiteResult) -> str:
+    """A site's converge, in plain words for the technician."""
+    if result.status in ("ok", "changed"):
+        return f"xong, {result.changed} thay đổi"
+    if result.status == "unreachable":
+        return f"không vào được máy ({result.message})"
+    return f"lỗi ở bước '{result.failed_task}': {result.message}" if result.failed_task else f"lỗi: {result.message}"
 
 
 _SUMMARY = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string("""\
