@@ -124,3 +124,14 @@ def test_a_resumed_run_converges_only_what_has_not_succeeded(state: State) -> No
     assert report.exit_code == EXIT_SUCCESS
     assert report.waves[0].results["a-01"].status == "changed"
     assert state.pending(run_id, sites("a", 3) + sites("b", 1)) == []
+
+
+def test_the_example_province_rolls_out_one_wave_per_district() -> None:
+    from provisioner import targets
+
+    root = Path(__file__).resolve().parent.parent
+    everything = targets.waves(targets.resolve([root / "inventories/bac-giang"], None, None))
+    assert len(everything) == 10 and sum(len(w.sites) for w in everything) == 23
+    assert {w.name: len(w.sites) for w in everything}["Huyện Việt Yên"] == 4
+    one = targets.waves(targets.resolve([root / "inventories/bac-giang"], None, "bac_giang__hiep_hoa"))
+    assert [(w.name, w.sites) for w in one] == [("Huyện Hiệp Hòa", ["dong-lo-p01", "mai-dinh-p01", "thang-p01"])]
