@@ -71,9 +71,7 @@ def _records(run_id: str, results: Iterable[SiteResult]) -> list[SiteRecord]:
     """Sites' results of one Ansible run, as the state database records them."""
     from provisioner.state import SiteRecord
 
-    return [
-        SiteRecord(run_id, r.host, r.status, changed=r.changed, failed_task=r.failed_task, message=r.message) for r in results
-    ]
+    return [SiteRecord.of(run_id, r.host, r) for r in results]
 
 
 def _say(message: str) -> None:

@@ -149,12 +149,7 @@ def run(
 def _converge(state: State, run_id: str, wave: WaveReport, sites: list[str], converge: ConvergeBatch, *, attempt: int) -> None:
     found = converge(sites)
     results = {s: found.get(s) or Outcome("failed", message="the converge gave no result for this site") for s in sites}
-    state.record(
-        SiteRecord(
-            run_id, s, o.status, changed=o.changed, failed_task=o.failed_task, message=o.message, wave=wave.name, attempt=attempt
-        )
-        for s, o in results.items()
-    )
+    state.record(SiteRecord.of(run_id, s, o, wave=wave.name, attempt=attempt) for s, o in results.items())
     wave.results.update(results)
 
 

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from provisioner import paths
 from provisioner.errors import StateError
@@ -81,6 +81,19 @@ class Run:
     args: dict[str, Any]
 
 
+class Result(Protocol):
+    """What a site's result from a converge carries (the runner's SiteResult, the rollout's Outcome)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def changed(self) -> int: ...
+    @property
+    def failed_task(self) -> str | None: ...
+    @property
+    def message(self) -> str | None: ...
+
+
 @dataclass(frozen=True)
 class SiteRecord:
     """One site's result in one run (one attempt)."""
@@ -94,6 +107,11 @@ class SiteRecord:
     wave: str = ""
     attempt: int = 1
     at: str = ""
+
+    @classmethod
+    def of(cls, run_id: str, site: str, result: Result, *, wave: str = "", attempt: int = 1) -> SiteRecord:
+        """A converge's result for ``site``, as recorded under ``run_id``."""
+        return cls(run_id, site, result.status, result.changed, result.failed_task, result.message, wave, attempt)
 
 
 def _alive(pid: int) -> bool:

@@ -98,3 +98,10 @@ class Site:
             if opt.lower().startswith("userknownhostsfile="):
                 return opt.split("=", 1)[1]
         return str(Path("~/.ssh/known_hosts").expanduser())
+
+
+def in_user_session(host: Any, user: str, command: str, *, wayland: bool = False) -> Any:
+    """Run ``command`` on the site as ``user``, inside its session: its runtime folder, and its Wayland display if asked."""
+    uid = host.check_output(f"id -u {user}")
+    display = " WAYLAND_DISPLAY=wayland-0" if wayland else ""
+    return host.run(f"runuser -u {user} -- env XDG_RUNTIME_DIR=/run/user/{uid}{display} {command}")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from provisioner.checks.site import Site
+from provisioner.checks.site import Site, in_user_session
 
 pytestmark = pytest.mark.av_devices
 
@@ -37,9 +37,7 @@ def echo_cancelled_by_pipewire(site: Site) -> bool:
 
 
 def as_user(host: Any, site: Site, command: str) -> Any:
-    user = site.get("av_devices_user")
-    uid = host.check_output(f"id -u {user}")
-    return host.run(f"runuser -u {user} -- env XDG_RUNTIME_DIR=/run/user/{uid} {command}")
+    return in_user_session(host, site.get("av_devices_user"), command)
 
 
 def nodes(host: Any, site: Site) -> dict[str, dict[str, Any]]:

@@ -11,7 +11,7 @@ import pytest
 
 from provisioner import paths
 from provisioner.checks.png import colours, share
-from provisioner.checks.site import Site
+from provisioner.checks.site import Site, in_user_session
 
 pytestmark = pytest.mark.kiosk
 
@@ -58,9 +58,7 @@ def _screenshot(host: Any, site: Site) -> bytes:
 
 def _in_session(host: Any, site: Site, command: str) -> Any:
     """Run a command as the kiosk account, inside its Wayland session."""
-    user = site.get("kiosk_user")
-    uid = host.check_output(f"id -u {user}")
-    return host.run(f"runuser -u {user} -- env XDG_RUNTIME_DIR=/run/user/{uid} WAYLAND_DISPLAY=wayland-0 {command}")
+    return in_user_session(host, site.get("kiosk_user"), command, wayland=True)
 
 
 def test_kiosk_session_runs_only_the_client(host: Any, site: Site) -> None:
