@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from provisioner.lab.sites import Site
+    from provisioner.rollout import Report
     from provisioner.runner import SiteResult
     from provisioner.state import SiteRecord
 
@@ -46,6 +47,13 @@ InventoryOpt = Annotated[
 LabOpt = Annotated[
     str | None,
     typer.Option("--lab", help="Work on this lab's stand-ins for the inventory's sites (see 'lab up --from')."),
+]
+MitogenOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--mitogen/--no-mitogen",
+        help="Run Ansible through Mitogen (the default, unless PROVISIONER_MITOGEN=0); --no-mitogen for stock Ansible.",
+    ),
 ]
 
 
@@ -190,6 +198,7 @@ def converge(
     tags: Annotated[str | None, typer.Option("--tags", "-t", help="Only tasks with these tags.")] = None,
     check: Annotated[bool, typer.Option("--check", help="Dry run: change nothing.")] = False,
     diff: Annotated[bool, typer.Option("--diff", help="Show what changes in files.")] = False,
+    mitogen: MitogenOpt = None,
 ) -> None:
     """Apply playbooks/site.yml to the sites (one run; rollouts by wave come with 'rollout')."""
     from provisioner import targets
@@ -210,13 +219,17 @@ def converge(
             "check" if check else "converge",
             {"inventory": [str(i) for i in inventory or []], "lab": lab, "limit": limit, "tags": tags},
         )
-        try:
+        with state.running(run_id):
             result = run_playbook(
-                "site.yml", chosen.sources, limit=chosen.limit, tags=tags, check=check, diff=diff, progress=progress
+                "site.yml",
+                chosen.sources,
+                limit=chosen.limit,
+                tags=tags,
+                check=check,
+                diff=diff,
+                progress=progress,
+                mitogen=mitogen,
             )
-        except BaseException:
-            state.finish_run(run_id, "failed")
-            raise
         state.record(_records(run_id, result.sites.values()))
         state.finish_run(run_id, "succeeded" if result.succeeded else "failed")
     table = Table("site", "result", "ok", "changed", "failed task", title=f"Converge (run {run_id})")
@@ -238,32 +251,59 @@ def converge(
 def verify(
     inventory: InventoryOpt = None,
     lab: LabOpt = None,
+    district: Annotated[
+        list[str] | None,
+        typer.Option("--district", "-d", help="Only this district's group (repeatable), e.g. bac_giang__hiep_hoa."),
+    ] = None,
     site: Annotated[str | None, typer.Option("--site", "-s", help="Only these sites (Ansible pattern).")] = None,
-    workers: Annotated[int, typer.Option("--workers", "-j", help="Sites checked at once.")] = 4,
+    workers: Annotated[int, typer.Option("--workers", "-j", help="Checks run at once (one SSH connection per site).")] = 8,
     junit: Annotated[Path | None, typer.Option("--junit", help="Where to write the JUnit XML.")] = None,
     print_only: Annotated[bool, typer.Option("--print", help="Print the command that would run, and stop.")] = False,
 ) -> None:
-    """Run the packaged site checks over SSH and say which sites pass."""
+    """Run the packaged site checks over SSH, record each site's result, say which sites pass."""
     from provisioner import targets
     from provisioner import verify as verify_mod
+    from provisioner.state import State
 
-    chosen = targets.resolve(inventory, lab, site)
+    chosen = targets.resolve(inventory, lab, _pattern(district, site))
     if print_only:
         junit_path = junit or paths.state_dir() / "verify" / "junit.xml"
         inv = ",".join(str(s) for s in chosen.sources)
         argv = verify_mod.pytest_argv(junit_path, chosen.limit, workers, chosen.hosts)
         out.print(f"ANSIBLE_INVENTORY={shlex.quote(inv)} {shlex.join(argv)}", soft_wrap=True)
         return
-    what = f"{len(chosen.hosts)} lab stand-in(s) of {', '.join(map(str, inventory or []))}" if chosen.hosts else "sites"
-    _say(f"checking {what} ({workers} at a time)")
-    result = verify_mod.run_checks(chosen.sources, limit=chosen.limit, hosts=chosen.hosts, workers=workers, junit=junit)
-    table = Table("site", "result", "passed", "failed checks", title="Verify")
+    expected = chosen.hosts or sorted(targets.inventory_hosts(chosen.sources, chosen.limit))
+    if not expected:
+        raise ConfigError("no site matches", hint="check --district and --site against the inventory")
+    with State() as state:
+        run_id = state.begin_run("verify", {"inventory": [str(i) for i in inventory or []], "lab": lab, "limit": chosen.limit})
+        _say(f"verify run {run_id}: checking {len(expected)} site(s), {workers} check(s) at a time")
+        with state.running(run_id):
+            result = verify_mod.run_checks(
+                chosen.sources, limit=chosen.limit, hosts=chosen.hosts, workers=workers, junit=junit, expected=expected
+            )
+        state.record_checks(verify_mod.records(run_id, result))
+        state.finish_run(run_id, "succeeded" if result.ok else "failed")
+    table = Table("site", "result", "passed", "failed checks", title=f"Verify (run {run_id})")
     for s in result.sites.values():
         table.add_row(s.site, "[green]pass[/]" if s.ok else "[red]FAIL[/]", str(s.passed), ", ".join(sorted(set(s.failed))))
     out.print(table)
-    out.print(f"JUnit XML: {result.junit}")
+    text = verify_mod.summary(result, run_id)
+    saved = paths.state_dir() / "reports" / f"verify-{run_id}.txt"
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    saved.write_text(text, encoding="utf-8")
+    out.print(text.splitlines()[0])
+    out.print(f"JUnit XML: {result.junit}; summary: {saved}")
     if not result.ok:
         raise typer.Exit(1)
+
+
+def _pattern(district: list[str] | None, limit: str | None) -> str | None:
+    """An Ansible pattern: any of the districts' groups, narrowed to ``limit``."""
+    pattern = ":".join(district) if district else None
+    if pattern and limit:
+        return f"{pattern}:&{limit}"
+    return pattern or limit
 
 
 @app.command()
@@ -290,26 +330,43 @@ def rollout(
     resume: Annotated[
         str | None, typer.Option("--resume", help="Finish this interrupted run: only sites not yet succeeded.")
     ] = None,
+    mitogen: MitogenOpt = None,
 ) -> None:
     """Converge sites district by district (waves), in batches; exit 0 all converged, 4 partial, 5 a wave stopped."""
+    from rich.live import Live
+
     from provisioner import rollout as rollout_mod
     from provisioner import targets
+    from provisioner.board import Board
     from provisioner.runner import run_playbook
     from provisioner.state import State
 
     policy = rollout_mod.Policy(batch=batch, max_fail_percent=max_fail, retries=retries, backoff=backoff)
-    pattern = ":".join(district) if district else None
-    if pattern and limit:
-        pattern = f"{pattern}:&{limit}"
-    chosen = targets.resolve(inventory, lab, pattern or limit)
+    chosen = targets.resolve(inventory, lab, _pattern(district, limit))
     waves = targets.waves(chosen)
     if not any(w.sites for w in waves):
         raise ConfigError("no site matches", hint="check --district and --limit against the inventory")
 
+    board: Board | None = None
+
     def converge_batch(sites: list[str]) -> dict[str, rollout_mod.Outcome]:
         _say(f"converging {len(sites)} site(s): {', '.join(sites)}")
-        done = run_playbook("site.yml", chosen.sources, limit=",".join(sites), tags=tags, check=check, diff=diff)
-        return {h: rollout_mod.Outcome(r.status, r.changed, r.failed_task, r.message) for h, r in done.sites.items()}
+        if board:
+            board.batch_started(sites)
+        done = run_playbook(
+            "site.yml",
+            chosen.sources,
+            limit=",".join(sites),
+            tags=tags,
+            check=check,
+            diff=diff,
+            progress=board.event if board else None,
+            mitogen=mitogen,
+        )
+        found = {h: rollout_mod.Outcome(r.status, r.changed, r.failed_task, r.message) for h, r in done.sites.items()}
+        if board:
+            board.batch_done(found)
+        return found
 
     with State() as state:
         if resume:
@@ -327,12 +384,17 @@ def rollout(
             }
             run_id = state.begin_run("rollout-check" if check else "rollout", args)
         _say(f"rollout run {run_id}: {len(waves)} wave(s), resume with --resume {run_id} if interrupted")
-        try:
+        board = Board(run_id, waves)
+        board.done_before({s: rollout_mod.Outcome(r.status, r.changed) for s, r in state.results(run_id).items()})
+        with state.running(run_id), Live(board, console=err, refresh_per_second=4, transient=err.is_terminal):
             report = rollout_mod.run(state, run_id, waves, policy, converge_batch, progress=_say)
-        except BaseException:
-            state.finish_run(run_id, "interrupted")
-            raise
         state.finish_run(run_id, {0: "succeeded", 4: "partial"}.get(report.exit_code, "stopped"))
+    _rollout_tables(report)
+    raise typer.Exit(report.exit_code)
+
+
+def _rollout_tables(report: Report) -> None:
+    """The final table of each district, and the verdict."""
     for wave in report.waves:
         table = Table("site", "result", "changed", "failed task", title=f"Wave {wave.name}: {wave.status}")
         for site_name in wave.sites:
@@ -350,8 +412,7 @@ def rollout(
         4: "[yellow]partial[/]: some sites failed or stayed unreachable",
         5: "[red]stopped[/]: a wave passed its failure threshold",
     }[report.exit_code]
-    out.print(f"run {run_id}: {verdict}")
-    raise typer.Exit(report.exit_code)
+    out.print(f"run {report.run_id}: {verdict}")
 
 
 @app.command()
@@ -360,6 +421,7 @@ def reimage(
     inventory: InventoryOpt = None,
     lab: LabOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Trust the site's new SSH host key without asking.")] = False,
+    mitogen: MitogenOpt = None,
 ) -> None:
     """Make a repaired or reinstalled PC a proper site again: trust its new host key, converge it, verify it."""
     from provisioner import reimage as reimage_mod
@@ -395,25 +457,27 @@ def reimage(
     with State() as state:
         run_id = state.begin_run("reimage", {"site": site_name, "inventory": [str(i) for i in inventory or []], "lab": lab})
         state.enrol(run_id, site_name, prints, keys_changed=keys.changed)
-        _say(f"converging {site_name} (playbooks/site.yml)")
-        result = run_playbook("site.yml", chosen.sources, limit=site_name)
-        got = result.sites.get(site_name) or SiteResult(site_name, failed=1, message="the converge gave no result for this site")
-        state.record(_records(run_id, [got]))
-        _say(f"checking {site_name}")
-        checked = verify_mod.run_checks(chosen.sources, hosts=[site_name], workers=2)
-        mine = checked.sites.get(site_name)
-        summary = reimage_mod.Summary(
-            site=site_name,
-            run_id=run_id,
-            who=state.run(run_id).who,
-            at=now(),
-            fingerprints=prints,
-            keys_changed=keys.changed,
-            converge=reimage_mod.converge_words(got),
-            converged=got.status in ("ok", "changed"),
-            passed=mine.passed if mine else 0,
-            failed=sorted(set(mine.failed)) if mine else ["no check ran"],
-        )
+        with state.running(run_id):
+            _say(f"converging {site_name} (playbooks/site.yml)")
+            result = run_playbook("site.yml", chosen.sources, limit=site_name, mitogen=mitogen)
+            got = result.sites.get(site_name) or SiteResult(site_name, failed=1, message="the converge gave no result")
+            state.record(_records(run_id, [got]))
+            _say(f"checking {site_name}")
+            checked = verify_mod.run_checks(chosen.sources, hosts=[site_name], workers=4, expected=[site_name])
+            state.record_checks(verify_mod.records(run_id, checked))
+            mine = checked.sites.get(site_name)
+            summary = reimage_mod.Summary(
+                site=site_name,
+                run_id=run_id,
+                who=state.run(run_id).who,
+                at=now(),
+                fingerprints=prints,
+                keys_changed=keys.changed,
+                converge=reimage_mod.converge_words(got),
+                converged=got.status in ("ok", "changed"),
+                passed=mine.passed if mine else 0,
+                failed=sorted(set(mine.failed)) if mine else ["no check ran"],
+            )
         state.finish_run(run_id, "succeeded" if summary.accepted else "failed")
     for line in summary.lines():
         out.print(line)
@@ -438,19 +502,29 @@ def status(
             out.print(table)
             return
         found = state.last_results(site)
+        checks = state.last_checks(site)
         kinds = {run_id: state.run(run_id).kind for run_id in {r.run_id for r in found.values()}}
-    if not found:
+    if not found and not checks:
         out.print("no site has a result yet (converge or rollout some sites first)")
         return
-    table = Table("site", "last result", "changed", "when", "run", "failed task", title="Sites")
-    for rec in found.values():
+    table = Table("site", "last result", "changed", "when", "run", "failed task", "last checks", title="Sites")
+    for name in sorted(set(found) | set(checks)):
+        rec, chk = found.get(name), checks.get(name)
+        verdict = ""
+        if chk:
+            verdict = f"[green]pass[/] {chk.passed}" if chk.ok else f"[red]FAIL[/] {', '.join(chk.failed_checks)}"
+            verdict += f" [dim]({chk.at[:16]})[/]"
+        if rec is None:
+            table.add_row(name, "", "", "", "", "", verdict)
+            continue
         table.add_row(
-            rec.site,
+            name,
             _coloured(rec.status),
             str(rec.changed),
             rec.at,
             f"{rec.run_id} ({kinds.get(rec.run_id, '?')})",
             f"{rec.failed_task}: {rec.message}" if rec.failed_task else "",
+            verdict,
         )
     out.print(table)
 

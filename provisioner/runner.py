@@ -5,6 +5,8 @@ No other module imports ``ansible_runner``.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +19,8 @@ from provisioner.errors import RunError
 
 #: Artifact folders kept; older ones are removed so they cannot fill a disk.
 KEEP_ARTIFACTS = 20
+#: Mitogen's strategy (one persistent interpreter per site, modules run in it, no temp files).
+MITOGEN_STRATEGY = "mitogen_linear"
 
 
 @dataclass(frozen=True)
@@ -112,6 +116,22 @@ class _Collector:
         return out
 
 
+def mitogen_env(wanted: bool | None = None) -> dict[str, str]:
+    """Ansible settings that make Mitogen its strategy, or nothing when it is turned off or not installed.
+
+    ``wanted`` None means the default: on, unless ``PROVISIONER_MITOGEN=0``.
+    """
+    if wanted is None:
+        wanted = os.environ.get("PROVISIONER_MITOGEN", "1").lower() not in ("0", "no", "false", "off")
+    if not wanted:
+        return {}
+    spec = importlib.util.find_spec("ansible_mitogen")
+    if spec is None or not spec.submodule_search_locations:
+        return {}
+    plugins = Path(next(iter(spec.submodule_search_locations))) / "plugins" / "strategy"
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": MITOGEN_STRATEGY}
+
+
 def run_playbook(
     playbook: str,
     inventory: Sequence[Path],
@@ -125,6 +145,7 @@ def run_playbook(
     ssh_key: str | None = None,
     progress: Callable[[Event], None] | None = None,
     quiet: bool = True,
+    mitogen: bool | None = None,
 ) -> RunResult:
     """Run ``playbooks/<playbook>`` from the project against ``inventory``."""
     root = paths.project_root()
@@ -152,7 +173,13 @@ def run_playbook(
         "project_dir": str(root),
         "playbook": str(book),
         "inventory": [str(Path(i).resolve()) for i in inventory],
-        "envvars": {"ANSIBLE_CONFIG": str(root / "ansible.cfg"), "ANSIBLE_FORCE_COLOR": "0"},
+        "envvars": {
+            "ANSIBLE_CONFIG": str(root / "ansible.cfg"),
+            "ANSIBLE_FORCE_COLOR": "0",
+            # ansible-runner turns host key checking off unless told otherwise: sites' keys are always checked
+            "ANSIBLE_HOST_KEY_CHECKING": "True",
+            **mitogen_env(mitogen),
+        },
         "event_handler": collector,
         "quiet": quiet,
         "rotate_artifacts": KEEP_ARTIFACTS,

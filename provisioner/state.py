@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from provisioner import paths
 from provisioner.errors import StateError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: check_results
 FINISHED = ("ok", "changed")
 
 _SCHEMA = """
@@ -56,6 +56,16 @@ CREATE TABLE IF NOT EXISTS enrolments (
     run_id       TEXT NOT NULL REFERENCES runs(id),
     at           TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS check_results (
+    run_id        TEXT NOT NULL REFERENCES runs(id),
+    site          TEXT NOT NULL,
+    passed        INTEGER NOT NULL,
+    failed        INTEGER NOT NULL,
+    skipped       INTEGER NOT NULL,
+    failed_checks TEXT NOT NULL DEFAULT '[]',
+    at            TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS check_results_by_site ON check_results (site, at);
 CREATE INDEX IF NOT EXISTS site_results_by_site ON site_results (site, at);
 CREATE INDEX IF NOT EXISTS site_results_by_run ON site_results (run_id, site);
 """
@@ -112,6 +122,22 @@ class SiteRecord:
     def of(cls, run_id: str, site: str, result: Result, *, wave: str = "", attempt: int = 1) -> SiteRecord:
         """A converge's result for ``site``, as recorded under ``run_id``."""
         return cls(run_id, site, result.status, result.changed, result.failed_task, result.message, wave, attempt)
+
+
+@dataclass(frozen=True)
+class CheckRecord:
+    """One site's site checks in one ``verify`` run."""
+
+    run_id: str
+    site: str
+    passed: int
+    failed_checks: tuple[str, ...] = ()
+    skipped: int = 0
+    at: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed_checks
 
 
 def _alive(pid: int) -> bool:
@@ -195,6 +221,15 @@ class State:
         with self._transaction() as db:
             db.execute("UPDATE runs SET status=?, finished_at=? WHERE id=?", (status, now(), run_id))
 
+    @contextmanager
+    def running(self, run_id: str) -> Iterator[str]:
+        """Mark ``run_id`` interrupted if the block is left by an exception (Ctrl-C included); re-raise it."""
+        try:
+            yield run_id
+        except BaseException:
+            self.finish_run(run_id, "interrupted")
+            raise
+
     def _interrupted(self, run_id: str) -> bool:
         row = self._db.execute("SELECT status, pid FROM runs WHERE id=?", (run_id,)).fetchone()
         return bool(row) and row["status"] == "running" and not _alive(int(row["pid"]))
@@ -259,6 +294,42 @@ class State:
             attempt=row["attempt"],
             at=row["at"],
         )
+
+    # Site checks ------------------------------------------------------------
+
+    def record_checks(self, records: Iterable[CheckRecord]) -> None:
+        """Record sites' check results, all in one transaction."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO check_results (run_id, site, passed, failed, skipped, failed_checks, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r.run_id,
+                        r.site,
+                        r.passed,
+                        len(r.failed_checks),
+                        r.skipped,
+                        json.dumps(list(r.failed_checks), ensure_ascii=False),
+                        r.at or now(),
+                    )
+                    for r in records
+                ],
+            )
+
+    def last_checks(self, sites: Sequence[str] | None = None) -> dict[str, CheckRecord]:
+        """Each site's most recent check results, over all runs."""
+        rows = self._db.execute(
+            "SELECT * FROM check_results AS c WHERE rowid ="
+            " (SELECT rowid FROM check_results WHERE site = c.site ORDER BY at DESC, rowid DESC LIMIT 1) ORDER BY site"
+        ).fetchall()
+        found = {
+            r["site"]: CheckRecord(
+                r["run_id"], r["site"], r["passed"], tuple(json.loads(r["failed_checks"])), r["skipped"], r["at"]
+            )
+            for r in rows
+        }
+        return {s: found[s] for s in sites if s in found} if sites is not None else found
 
     # Enrolments --------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from provisioner import paths
 from provisioner.errors import VerifyError
+from provisioner.state import CheckRecord
 
 
 @dataclass
@@ -75,13 +76,21 @@ def run_checks(
     hosts: list[str] | None = None,
     workers: int = 4,
     junit: Path | None = None,
+    expected: Sequence[str] = (),
 ) -> VerifyResult:
-    """Run every site check against the sites of ``sources``, ``workers`` SSH connections at a time."""
+    """Run every site check against the sites of ``sources``, ``workers`` checks at a time.
+
+    Each site is reached over one SSH connection, shared by all the checks
+    (OpenSSH multiplexing on the control path Ansible uses). A site in
+    ``expected`` that no check reached is reported as failed, never left out.
+    """
     for src in sources:
         if not Path(src).exists():
             raise VerifyError(f"inventory {src} does not exist")
     junit = junit or paths.state_dir() / "verify" / "junit.xml"
     junit.parent.mkdir(parents=True, exist_ok=True)
+    # testinfra shares one SSH connection per site only when Ansible's control path folder exists
+    Path("~/.ansible/cp").expanduser().mkdir(parents=True, exist_ok=True)
     junit.unlink(missing_ok=True)
     done = subprocess.run(
         pytest_argv(junit, limit, workers, hosts),
@@ -95,7 +104,29 @@ def run_checks(
         raise VerifyError(
             f"the site checks did not run (pytest exit {done.returncode}):\n{done.stdout[-1500:]}{done.stderr[-1500:]}"
         )
-    return VerifyResult(sites=parse_junit(junit), junit=junit, returncode=done.returncode)
+    found = parse_junit(junit)
+    for site in expected:
+        if site not in found:
+            found[site] = SiteChecks(site, failed=["no check ran on this site"])
+    return VerifyResult(sites=dict(sorted(found.items())), junit=junit, returncode=done.returncode)
+
+
+def records(run_id: str, result: VerifyResult) -> list[CheckRecord]:
+    """The sites' check results as the state database keeps them."""
+    return [CheckRecord(run_id, s.site, s.passed, tuple(sorted(set(s.failed))), s.skipped) for s in result.sites.values()]
+
+
+def summary(result: VerifyResult, run_id: str) -> str:
+    """A plain-text summary: the verdict, then each failing site with its failed checks."""
+    bad = [s for s in result.sites.values() if not s.ok]
+    lines = [
+        f"verify {run_id}: {len(result.sites) - len(bad)} of {len(result.sites)} site(s) pass every check",
+        f"JUnit XML: {result.junit}",
+    ]
+    for s in bad:
+        lines.append(f"{s.site}: {len(set(s.failed))} check(s) failed, {s.passed} passed")
+        lines += [f"  - {name}" for name in sorted(set(s.failed))]
+    return "\n".join(lines) + "\n"
 
 
 def parse_junit(junit: Path) -> dict[str, SiteChecks]:

@@ -108,3 +108,44 @@ def test_a_live_run_cannot_be_taken_over(tmp_path: Path) -> None:
         run = state.begin_run("rollout")
         with pytest.raises(StateError, match="still running"):
             state.reopen_run(run)
+
+
+def test_check_results_keep_each_sites_latest_verdict(tmp_path: Path) -> None:
+    from provisioner.state import CheckRecord
+
+    with State(tmp_path / "s.sqlite") as state:
+        first = state.begin_run("verify")
+        state.record_checks([CheckRecord(first, "a", 20, ("test_chrony_syncs",), 1), CheckRecord(first, "b", 21)])
+        second = state.begin_run("verify")
+        state.record_checks([CheckRecord(second, "a", 21)])
+        last = state.last_checks()
+        assert last["a"].ok and last["a"].run_id == second
+        assert last["b"].ok and last["b"].run_id == first
+        assert state.last_checks(["a"]) == {"a": last["a"]}
+        older = sqlite3.connect(tmp_path / "s.sqlite").execute(
+            "SELECT failed, failed_checks FROM check_results WHERE run_id=? AND site='a'", (first,)
+        )
+        assert older.fetchone() == (1, '["test_chrony_syncs"]')
+
+
+def test_a_run_left_by_an_exception_is_marked_interrupted(tmp_path: Path) -> None:
+    with State(tmp_path / "s.sqlite") as state:
+        run = state.begin_run("rollout")
+        with pytest.raises(KeyboardInterrupt), state.running(run):
+            raise KeyboardInterrupt
+        assert state.run(run).status == "interrupted"
+        assert state.reopen_run(run).status == "running"
+
+
+def test_a_version_1_database_gains_the_check_results_table(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    with State(path) as state:
+        run = state.begin_run("converge")
+        state.record([SiteRecord(run, "a", "ok")])
+    with sqlite3.connect(path) as db:
+        db.execute("DROP TABLE check_results")
+        db.execute("PRAGMA user_version=1")
+    with State(path) as state:
+        assert state.results(run)["a"].status == "ok"
+        assert state.last_checks() == {}
+        assert state.integrity() == "ok"
