@@ -76,15 +76,13 @@ class Board:
                 site.task, site.why, site.started = "", "", time.monotonic()
 
     def event(self, ev: Event) -> None:
-        """A runner event: a task started (for every site of the batch still going), or one site's result."""
+        """A runner event: a site started a task, or finished one."""
         with self._lock:
-            if ev.kind == "task":
-                for name in self._active:
-                    if self.sites[name].state in ("converging", "retrying"):
-                        self.sites[name].task = ev.task or ""
-                return
             site = self.sites.get(ev.host or "")
             if site is None:
+                return
+            if ev.kind == "start":
+                site.task = ev.task or ""
                 return
             site.tasks += 1
             if ev.kind == "changed":

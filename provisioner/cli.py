@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 from collections import Counter
+from contextlib import nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -386,7 +387,9 @@ def rollout(
         _say(f"rollout run {run_id}: {len(waves)} wave(s), resume with --resume {run_id} if interrupted")
         board = Board(run_id, waves)
         board.done_before({s: rollout_mod.Outcome(r.status, r.changed) for s, r in state.results(run_id).items()})
-        with state.running(run_id), Live(board, console=err, refresh_per_second=4, transient=err.is_terminal):
+        # live on a terminal; in a log (CI, cron) the lines above and the final tables say it all
+        live = Live(board, console=err, refresh_per_second=4, transient=True) if err.is_terminal else nullcontext()
+        with state.running(run_id), live:
             report = rollout_mod.run(state, run_id, waves, policy, converge_batch, progress=_say)
         state.finish_run(run_id, {0: "succeeded", 4: "partial"}.get(report.exit_code, "stopped"))
     _rollout_tables(report)

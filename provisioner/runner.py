@@ -19,8 +19,9 @@ from provisioner.errors import RunError
 
 #: Artifact folders kept; older ones are removed so they cannot fill a disk.
 KEEP_ARTIFACTS = 20
-#: Mitogen's strategy (one persistent interpreter per site, modules run in it, no temp files).
-MITOGEN_STRATEGY = "mitogen_linear"
+#: Mitogen's strategy (one persistent interpreter per site, modules run in it, no temp files); "free":
+#: each site goes through the tasks at its own pace, none waits for the slowest at every task.
+MITOGEN_STRATEGY = "mitogen_free"
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class RunResult:
 class Event:
     """A progress event: a task started, or a site's result for a task."""
 
-    kind: str  # "task", "ok", "changed", "failed", "unreachable", "skipped"
+    kind: str  # "task" (no host), "start" (a site starts a task), "ok", "changed", "failed", "unreachable", "skipped"
     host: str | None
     task: str | None
 
@@ -81,6 +82,8 @@ class _Collector:
         task = data.get("task")
         if kind == "playbook_on_task_start":
             self._emit(Event("task", None, task))
+        elif kind == "runner_on_start":
+            self._emit(Event("start", host, task))
         elif kind in ("runner_on_failed", "runner_on_unreachable") and not data.get("ignore_errors"):
             res = data.get("res", {}) or {}
             msg = str(res.get("msg") or res.get("stderr") or res.get("reason") or "").strip()

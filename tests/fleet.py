@@ -7,11 +7,12 @@ some on the vendor's client. People, numbers and addresses are invented.
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 from provisioner import inventory, targets
-from provisioner.lab import sites
+from provisioner.lab import podman, sites
 from tests.registry_fixtures import site, write_csv
 
 DISTRICTS = ("Huyện Việt Yên", "Huyện Hiệp Hòa")
@@ -65,3 +66,21 @@ def up(workdir: Path, lab_name: str, count: int = 20, suite: str = "trixie") -> 
     found = targets.inventory_hosts(inventory.expand_sources([province]))
     lab = sites.up(count, suite=suite, lab_name=lab_name, names=sorted(found), stand_in_for=found)
     return Fleet(lab, province, sorted(found))
+
+
+def lossy_link(container: str, percent: int) -> None:
+    """Drop ``percent``% of the SSH packets reaching a site, as a weak link would (nftables in its network namespace).
+
+    This kernel has no ``tc netem``; the host's ``nft`` is run inside the
+    container's network namespace, so the site's own image needs nothing.
+    """
+    pid = podman.podman("inspect", "-f", "{{.State.Pid}}", container).stdout.strip()
+    rules = (
+        "table inet lab_loss {\n"
+        "  chain input {\n"
+        "    type filter hook input priority 0; policy accept;\n"
+        f"    tcp dport 22 numgen random mod 100 < {percent} drop\n"
+        "  }\n"
+        "}\n"
+    )
+    subprocess.run(["nsenter", "-t", pid, "-n", "nft", "-f", "-"], input=rules, text=True, check=True)

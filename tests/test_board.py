@@ -19,6 +19,7 @@ def test_the_board_follows_a_batch_from_start_to_results() -> None:
     board = Board("run1", [Wave("Huyện Hiệp Hòa", ["a", "b", "c"]), Wave("Huyện Việt Yên", ["d"])])
     board.batch_started(["a", "b"])
     board.event(Event("task", None, "base : Install the base packages"))
+    board.event(Event("start", "a", "base : Install the base packages"))
     board.event(Event("changed", "a", "base : Install the base packages"))
     board.event(Event("ok", "b", "base : Install the base packages"))
     text = render(board)
