@@ -38,6 +38,7 @@ lint: setup
 bench: setup
 	python bench/lab_up.py
 	python bench/national_inventory.py
+	python bench/rollout.py
 
 lab-down:
 	provisioner lab down --all
