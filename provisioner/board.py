@@ -43,7 +43,6 @@ class _Site:
     changed: int = 0
     task: str = ""
     started: float = 0.0
-    why: str = ""
 
 
 class Board:
@@ -63,7 +62,6 @@ class Board:
             for name, got in outcomes.items():
                 if name in self.sites:
                     self.sites[name].state = got.status
-                    self.sites[name].why = "earlier in this run"
 
     def batch_started(self, names: Sequence[str]) -> None:
         with self._lock:
@@ -73,7 +71,7 @@ class Board:
                 site.attempt += 1
                 site.state = "retrying" if site.attempt > 1 else "converging"
                 site.tasks = site.changed = 0
-                site.task, site.why, site.started = "", "", time.monotonic()
+                site.task, site.started = "", time.monotonic()
 
     def event(self, ev: Event) -> None:
         """A runner event: a site started a task, or finished one."""
@@ -87,17 +85,12 @@ class Board:
             site.tasks += 1
             if ev.kind == "changed":
                 site.changed += 1
-            elif ev.kind in ("failed", "unreachable"):
-                site.why = f"{ev.task}"
 
     def batch_done(self, outcomes: dict[str, Outcome]) -> None:
         with self._lock:
             for name, got in outcomes.items():
                 if name in self.sites:
-                    site = self.sites[name]
-                    site.state = got.status
-                    site.changed = got.changed
-                    site.why = f"{got.failed_task}: {got.message}" if got.failed_task else got.message or ""
+                    self.sites[name].state = got.status
             self._active = []
 
     def counts(self, wave: str) -> dict[str, int]:

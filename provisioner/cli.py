@@ -49,6 +49,14 @@ LabOpt = Annotated[
     str | None,
     typer.Option("--lab", help="Work on this lab's stand-ins for the inventory's sites (see 'lab up --from')."),
 ]
+DistrictOpt = Annotated[
+    list[str] | None,
+    typer.Option("--district", "-d", help="Only this district's group (repeatable), e.g. bac_giang__hiep_hoa."),
+]
+LimitOpt = Annotated[str | None, typer.Option("--limit", "-l", help="Only these sites (Ansible pattern).")]
+TagsOpt = Annotated[str | None, typer.Option("--tags", "-t", help="Only tasks with these tags.")]
+CheckOpt = Annotated[bool, typer.Option("--check", help="Dry run: change nothing.")]
+DiffOpt = Annotated[bool, typer.Option("--diff", help="Show what changes in files.")]
 MitogenOpt = Annotated[
     bool | None,
     typer.Option(
@@ -81,6 +89,11 @@ def _records(run_id: str, results: Iterable[SiteResult]) -> list[SiteRecord]:
     from provisioner.state import SiteRecord
 
     return [SiteRecord.of(run_id, r.host, r) for r in results]
+
+
+def _named(inventory: list[Path] | None) -> list[str]:
+    """The ``-i`` sources as a run's record keeps them."""
+    return [str(i) for i in inventory or []]
 
 
 def _say(message: str) -> None:
@@ -195,10 +208,10 @@ def _lab_table(found: list[Site]) -> None:
 def converge(
     inventory: InventoryOpt = None,
     lab: LabOpt = None,
-    limit: Annotated[str | None, typer.Option("--limit", "-l", help="Only these sites (Ansible pattern).")] = None,
-    tags: Annotated[str | None, typer.Option("--tags", "-t", help="Only tasks with these tags.")] = None,
-    check: Annotated[bool, typer.Option("--check", help="Dry run: change nothing.")] = False,
-    diff: Annotated[bool, typer.Option("--diff", help="Show what changes in files.")] = False,
+    limit: LimitOpt = None,
+    tags: TagsOpt = None,
+    check: CheckOpt = False,
+    diff: DiffOpt = False,
     mitogen: MitogenOpt = None,
 ) -> None:
     """Apply playbooks/site.yml to the sites (one run; rollouts by wave come with 'rollout')."""
@@ -213,12 +226,12 @@ def converge(
         elif ev.kind in ("failed", "unreachable"):
             err.print(f"[red]{ev.kind}[/red] {ev.host}: {ev.task}")
 
-    from provisioner.state import State
+    from provisioner.state import State, reason
 
     with State() as state:
         run_id = state.begin_run(
             "check" if check else "converge",
-            {"inventory": [str(i) for i in inventory or []], "lab": lab, "limit": limit, "tags": tags},
+            {"inventory": _named(inventory), "lab": lab, "limit": limit, "tags": tags},
         )
         with state.running(run_id):
             result = run_playbook(
@@ -240,7 +253,7 @@ def converge(
             _coloured(s.status),
             str(s.ok),
             str(s.changed),
-            f"{s.failed_task}: {s.message}" if s.failed_task else "",
+            reason(s),
         )
     out.print(table)
     out.print(f"artifacts: {result.artifacts}")
@@ -252,10 +265,7 @@ def converge(
 def verify(
     inventory: InventoryOpt = None,
     lab: LabOpt = None,
-    district: Annotated[
-        list[str] | None,
-        typer.Option("--district", "-d", help="Only this district's group (repeatable), e.g. bac_giang__hiep_hoa."),
-    ] = None,
+    district: DistrictOpt = None,
     site: Annotated[str | None, typer.Option("--site", "-s", help="Only these sites (Ansible pattern).")] = None,
     workers: Annotated[int, typer.Option("--workers", "-j", help="Checks run at once (one SSH connection per site).")] = 8,
     junit: Annotated[Path | None, typer.Option("--junit", help="Where to write the JUnit XML.")] = None,
@@ -277,7 +287,7 @@ def verify(
     if not expected:
         raise ConfigError("no site matches", hint="check --district and --site against the inventory")
     with State() as state:
-        run_id = state.begin_run("verify", {"inventory": [str(i) for i in inventory or []], "lab": lab, "limit": chosen.limit})
+        run_id = state.begin_run("verify", {"inventory": _named(inventory), "lab": lab, "limit": chosen.limit})
         _say(f"verify run {run_id}: checking {len(expected)} site(s), {workers} check(s) at a time")
         with state.running(run_id):
             result = verify_mod.run_checks(
@@ -287,7 +297,7 @@ def verify(
         state.finish_run(run_id, "succeeded" if result.ok else "failed")
     table = Table("site", "result", "passed", "failed checks", title=f"Verify (run {run_id})")
     for s in result.sites.values():
-        table.add_row(s.site, "[green]pass[/]" if s.ok else "[red]FAIL[/]", str(s.passed), ", ".join(sorted(set(s.failed))))
+        table.add_row(s.site, "[green]pass[/]" if s.ok else "[red]FAIL[/]", str(s.passed), ", ".join(s.failed_checks))
     out.print(table)
     text = verify_mod.summary(result, run_id)
     saved = paths.state_dir() / "reports" / f"verify-{run_id}.txt"
@@ -311,11 +321,8 @@ def _pattern(district: list[str] | None, limit: str | None) -> str | None:
 def rollout(
     inventory: InventoryOpt = None,
     lab: LabOpt = None,
-    district: Annotated[
-        list[str] | None,
-        typer.Option("--district", "-d", help="Only this district's group (repeatable), e.g. bac_giang__hiep_hoa."),
-    ] = None,
-    limit: Annotated[str | None, typer.Option("--limit", "-l", help="Only these sites (Ansible pattern).")] = None,
+    district: DistrictOpt = None,
+    limit: LimitOpt = None,
     batch: Annotated[str, typer.Option("--batch", help="Sites converged at once in a wave: N or N%.")] = "100%",
     max_fail: Annotated[
         float,
@@ -325,9 +332,9 @@ def rollout(
         int, typer.Option("--retries", help="Extra attempts for unreachable sites, at the end of their wave.")
     ] = 2,
     backoff: Annotated[float, typer.Option("--backoff", help="Seconds before the first retry; doubled each time.")] = 30.0,
-    tags: Annotated[str | None, typer.Option("--tags", "-t", help="Only tasks with these tags.")] = None,
-    check: Annotated[bool, typer.Option("--check", help="Dry run: change nothing.")] = False,
-    diff: Annotated[bool, typer.Option("--diff", help="Show what changes in files.")] = False,
+    tags: TagsOpt = None,
+    check: CheckOpt = False,
+    diff: DiffOpt = False,
     resume: Annotated[
         str | None, typer.Option("--resume", help="Finish this interrupted run: only sites not yet succeeded.")
     ] = None,
@@ -348,33 +355,12 @@ def rollout(
     if not any(w.sites for w in waves):
         raise ConfigError("no site matches", hint="check --district and --limit against the inventory")
 
-    board: Board | None = None
-
-    def converge_batch(sites: list[str]) -> dict[str, rollout_mod.Outcome]:
-        _say(f"converging {len(sites)} site(s): {', '.join(sites)}")
-        if board:
-            board.batch_started(sites)
-        done = run_playbook(
-            "site.yml",
-            chosen.sources,
-            limit=",".join(sites),
-            tags=tags,
-            check=check,
-            diff=diff,
-            progress=board.event if board else None,
-            mitogen=mitogen,
-        )
-        found = {h: rollout_mod.Outcome(r.status, r.changed, r.failed_task, r.message) for h, r in done.sites.items()}
-        if board:
-            board.batch_done(found)
-        return found
-
     with State() as state:
         if resume:
             run_id = state.reopen_run(resume).id
         else:
             args = {
-                "inventory": [str(i) for i in inventory or []],
+                "inventory": _named(inventory),
                 "lab": lab,
                 "district": district or [],
                 "limit": limit,
@@ -386,7 +372,25 @@ def rollout(
             run_id = state.begin_run("rollout-check" if check else "rollout", args)
         _say(f"rollout run {run_id}: {len(waves)} wave(s), resume with --resume {run_id} if interrupted")
         board = Board(run_id, waves)
-        board.done_before({s: rollout_mod.Outcome(r.status, r.changed) for s, r in state.results(run_id).items()})
+        board.done_before({s: rollout_mod.Outcome.of(r) for s, r in state.results(run_id).items()})
+
+        def converge_batch(sites: list[str]) -> dict[str, rollout_mod.Outcome]:
+            _say(f"converging {len(sites)} site(s): {', '.join(sites)}")
+            board.batch_started(sites)
+            done = run_playbook(
+                "site.yml",
+                chosen.sources,
+                limit=",".join(sites),
+                tags=tags,
+                check=check,
+                diff=diff,
+                progress=board.event,
+                mitogen=mitogen,
+            )
+            found = {h: rollout_mod.Outcome.of(r) for h, r in done.sites.items()}
+            board.batch_done(found)
+            return found
+
         # live on a terminal; in a log (CI, cron) the lines above and the final tables say it all
         live = Live(board, console=err, refresh_per_second=4, transient=True) if err.is_terminal else nullcontext()
         with state.running(run_id), live:
@@ -398,6 +402,8 @@ def rollout(
 
 def _rollout_tables(report: Report) -> None:
     """The final table of each district, and the verdict."""
+    from provisioner.state import reason
+
     for wave in report.waves:
         table = Table("site", "result", "changed", "failed task", title=f"Wave {wave.name}: {wave.status}")
         for site_name in wave.sites:
@@ -405,8 +411,7 @@ def _rollout_tables(report: Report) -> None:
             if got is None:
                 table.add_row(site_name, "[dim]not reached[/]", "", "")
             else:
-                why = f"{got.failed_task}: {got.message}" if got.failed_task else got.message or ""
-                table.add_row(site_name, _coloured(got.status), str(got.changed), why)
+                table.add_row(site_name, _coloured(got.status), str(got.changed), reason(got))
         out.print(table)
         if wave.reason:
             out.print(f"[red]wave {wave.name} stopped[/red]: {wave.reason}")
@@ -458,7 +463,7 @@ def reimage(
     else:
         _say(f"{site_name}: host keys unchanged")
     with State() as state:
-        run_id = state.begin_run("reimage", {"site": site_name, "inventory": [str(i) for i in inventory or []], "lab": lab})
+        run_id = state.begin_run("reimage", {"site": site_name, "inventory": _named(inventory), "lab": lab})
         state.enrol(run_id, site_name, prints, keys_changed=keys.changed)
         with state.running(run_id):
             _say(f"converging {site_name} (playbooks/site.yml)")
@@ -479,7 +484,7 @@ def reimage(
                 converge=reimage_mod.converge_words(got),
                 converged=got.status in ("ok", "changed"),
                 passed=mine.passed if mine else 0,
-                failed=sorted(set(mine.failed)) if mine else ["no check ran"],
+                failed=mine.failed_checks if mine else ["no check ran"],
             )
         state.finish_run(run_id, "succeeded" if summary.accepted else "failed")
     for line in summary.lines():
@@ -495,7 +500,7 @@ def status(
     site: Annotated[list[str] | None, typer.Option("--site", "-s", help="Only this site (repeatable).")] = None,
 ) -> None:
     """Each site's last result, from the state database (.state/provisioner.sqlite)."""
-    from provisioner.state import State
+    from provisioner.state import State, reason
 
     with State() as state:
         if runs:
@@ -526,7 +531,7 @@ def status(
             str(rec.changed),
             rec.at,
             f"{rec.run_id} ({kinds.get(rec.run_id, '?')})",
-            f"{rec.failed_task}: {rec.message}" if rec.failed_task else "",
+            reason(rec),
             verdict,
         )
     out.print(table)

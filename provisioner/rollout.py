@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from provisioner.errors import ConfigError
-from provisioner.state import FINISHED, SiteRecord, State
+from provisioner.state import FINISHED, Result, SiteRecord, State
 
 #: Exit codes: every site converged; some sites failed or stayed unreachable; a wave was stopped.
 EXIT_SUCCESS, EXIT_PARTIAL, EXIT_STOPPED = 0, 4, 5
@@ -34,6 +34,11 @@ class Outcome:
     changed: int = 0
     failed_task: str | None = None
     message: str | None = None
+
+    @classmethod
+    def of(cls, result: Result) -> Outcome:
+        """A converge's result (the runner's, or one the state database recorded) as a rollout weighs it."""
+        return cls(result.status, result.changed, result.failed_task, result.message)
 
 
 ConvergeBatch = Callable[[list[str]], dict[str, Outcome]]
@@ -120,7 +125,7 @@ def run(
     earlier = state.results(run_id)
     for wave in report.waves:
         # a resumed run: what already succeeded stays done
-        wave.results.update({s: _outcome(earlier[s]) for s in wave.sites if s in earlier and earlier[s].status in FINISHED})
+        wave.results.update({s: Outcome.of(earlier[s]) for s in wave.sites if s in earlier and earlier[s].status in FINISHED})
         todo = state.pending(run_id, wave.sites)
         progress(f"wave {wave.name}: {len(todo)} of {len(wave.sites)} site(s) to converge")
         for batch in policy.batches(todo):
@@ -151,7 +156,3 @@ def _converge(state: State, run_id: str, wave: WaveReport, sites: list[str], con
     results = {s: found.get(s) or Outcome("failed", message="the converge gave no result for this site") for s in sites}
     state.record(SiteRecord.of(run_id, s, o, wave=wave.name, attempt=attempt) for s, o in results.items())
     wave.results.update(results)
-
-
-def _outcome(record: SiteRecord) -> Outcome:
-    return Outcome(record.status, record.changed, record.failed_task, record.message)

@@ -104,6 +104,13 @@ class Result(Protocol):
     def message(self) -> str | None: ...
 
 
+def reason(result: Result) -> str:
+    """Why a site's converge went wrong, in one line: the failing task and its message (empty when all went well)."""
+    if result.failed_task:
+        return f"{result.failed_task}: {result.message}"
+    return result.message or ""
+
+
 @dataclass(frozen=True)
 class SiteRecord:
     """One site's result in one run (one attempt)."""
@@ -272,14 +279,17 @@ class State:
         done = {s for s, r in self.results(run_id).items() if r.status in FINISHED}
         return [s for s in sites if s not in done]
 
+    def _latest(self, table: str, sites: Sequence[str] | None) -> list[sqlite3.Row]:
+        """Each site's most recent row of ``table`` (site_results or check_results), over all runs, by site."""
+        rows = self._db.execute(
+            f"SELECT * FROM {table} AS t WHERE rowid ="  # noqa: S608 - the table is one of ours, never input
+            f" (SELECT rowid FROM {table} WHERE site = t.site ORDER BY at DESC, rowid DESC LIMIT 1) ORDER BY site"
+        ).fetchall()
+        return rows if sites is None else [r for r in rows if r["site"] in sites]
+
     def last_results(self, sites: Sequence[str] | None = None) -> dict[str, SiteRecord]:
         """Each site's most recent result, over all runs."""
-        rows = self._db.execute(
-            "SELECT * FROM site_results AS r WHERE rowid ="
-            " (SELECT rowid FROM site_results WHERE site = r.site ORDER BY at DESC, rowid DESC LIMIT 1) ORDER BY site"
-        ).fetchall()
-        found = {r["site"]: self._record(r) for r in rows}
-        return {s: found[s] for s in sites if s in found} if sites is not None else found
+        return {r["site"]: self._record(r) for r in self._latest("site_results", sites)}
 
     @staticmethod
     def _record(row: sqlite3.Row) -> SiteRecord:
@@ -319,17 +329,12 @@ class State:
 
     def last_checks(self, sites: Sequence[str] | None = None) -> dict[str, CheckRecord]:
         """Each site's most recent check results, over all runs."""
-        rows = self._db.execute(
-            "SELECT * FROM check_results AS c WHERE rowid ="
-            " (SELECT rowid FROM check_results WHERE site = c.site ORDER BY at DESC, rowid DESC LIMIT 1) ORDER BY site"
-        ).fetchall()
-        found = {
+        return {
             r["site"]: CheckRecord(
                 r["run_id"], r["site"], r["passed"], tuple(json.loads(r["failed_checks"])), r["skipped"], r["at"]
             )
-            for r in rows
+            for r in self._latest("check_results", sites)
         }
-        return {s: found[s] for s in sites if s in found} if sites is not None else found
 
     # Enrolments --------------------------------------------------------------
 

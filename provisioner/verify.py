@@ -27,6 +27,11 @@ class SiteChecks:
     def ok(self) -> bool:
         return not self.failed
 
+    @property
+    def failed_checks(self) -> list[str]:
+        """The checks that failed, each once (a check fails once per parameter it runs with)."""
+        return sorted(set(self.failed))
+
 
 @dataclass(frozen=True)
 class VerifyResult:
@@ -113,7 +118,7 @@ def run_checks(
 
 def records(run_id: str, result: VerifyResult) -> list[CheckRecord]:
     """The sites' check results as the state database keeps them."""
-    return [CheckRecord(run_id, s.site, s.passed, tuple(sorted(set(s.failed))), s.skipped) for s in result.sites.values()]
+    return [CheckRecord(run_id, s.site, s.passed, tuple(s.failed_checks), s.skipped) for s in result.sites.values()]
 
 
 def summary(result: VerifyResult, run_id: str) -> str:
@@ -124,8 +129,8 @@ def summary(result: VerifyResult, run_id: str) -> str:
         f"JUnit XML: {result.junit}",
     ]
     for s in bad:
-        lines.append(f"{s.site}: {len(set(s.failed))} check(s) failed, {s.passed} passed")
-        lines += [f"  - {name}" for name in sorted(set(s.failed))]
+        lines.append(f"{s.site}: {len(s.failed_checks)} check(s) failed, {s.passed} passed")
+        lines += [f"  - {name}" for name in s.failed_checks]
     return "\n".join(lines) + "\n"
 
 
