@@ -25,11 +25,17 @@ def _password(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_no_real_server_survives(client: dict[str, str]) -> None:
-    real = {"site_client": client, "conferencing_client_vendor_url": "https://apt.bacgiang.example/pool/hnth.deb"}
-    lab = sites.stand_in_vars(real, "10.89.0.5", VENDOR)
+    real = {
+        "site_client": client,
+        "conferencing_client_vendor_url": "https://apt.bacgiang.example/pool/hnth.deb",
+        "lockdown_management_networks": ["10.24.0.0/24"],
+    }
+    lab = sites.stand_in_vars(real, "10.89.0.5", VENDOR, ["10.89.0.1/32"])
     text = json.dumps(lab)
     assert "bacgiang.example" not in text
     assert lab["site_client"]["profile"] == client["profile"]
+    # the lab's controller manages its stand-ins from the lab network's gateway, not from the province's network
+    assert lab["lockdown_management_networks"] == ["10.89.0.1/32"]
     if client["profile"] == "sip":
         assert lab["site_client"]["mcu"] == "10.89.0.5:5060"
         assert lab["site_client"]["account"] == "xa0201"

@@ -1,6 +1,7 @@
 """The lab's web server in the services container: the province's meeting page and its vendor client, as stand-ins.
 
-Served by busybox httpd on port 8080:
+Served by busybox httpd on port 8080 (and the same on port 8081, a service no
+room is allowed to reach: the lock-down's firewall tests aim at it):
 
 - ``/``: the meeting page. Its background colour is the lab's signature: a
   kiosk screenshot showing mostly that colour shows the page.
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from provisioner.lab import podman
 
 PORT = 8080
+#: A lab service outside every room's allowlist.
+ELSEWHERE_PORT = 8081
 ROOT = "/srv/lab-meeting"
 #: The page's background, as RGB; the kiosk check looks for it in the screenshot.
 BACKGROUND = (0x0B, 0x5D, 0x3B)
@@ -32,18 +35,27 @@ h1 {{ font-size: 6vw; margin: 0; }}
 </html>
 """
 
-UNIT = f"""\
+
+def _unit(port: int, what: str) -> str:
+    return f"""\
 [Unit]
-Description=Lab meeting page (stands in for the province's meeting platform)
+Description={what}
 After=network.target
 
 [Service]
-ExecStart=/bin/busybox httpd -f -p {PORT} -h {ROOT}
+ExecStart=/bin/busybox httpd -f -p {port} -h {ROOT}
 Restart=always
 
 [Install]
 WantedBy=multi-user.target
 """
+
+
+#: systemd units of the services container: the meeting page, and a service no room may reach.
+UNITS = {
+    "lab-meeting.service": _unit(PORT, "Lab meeting page (stands in for the province's meeting platform)"),
+    "lab-elsewhere.service": _unit(ELSEWHERE_PORT, "Lab service outside every room's allowlist (firewall tests)"),
+}
 
 
 VENDOR_PACKAGE = "conference-vendor-demo"
@@ -90,6 +102,11 @@ def url(services: str) -> str:
     return f"http://{services}:{PORT}/"
 
 
+def elsewhere_url(services: str) -> str:
+    """A lab page no room's firewall lets it reach."""
+    return f"http://{services}:{ELSEWHERE_PORT}/"
+
+
 def page() -> str:
     return PAGE.format(bg="".join(f"{c:02x}" for c in BACKGROUND))
 
@@ -126,11 +143,12 @@ def configure(container: str) -> None:
     """Serve the page and the vendor package from ``container`` (idempotent)."""
     podman.exec_(container, "sh", "-c", f"mkdir -p {ROOT} && cat > {ROOT}/index.html", input=page())
     _build_vendor(container)
-    current = podman.exec_(container, "cat", "/etc/systemd/system/lab-meeting.service", check=False).stdout
-    if current != UNIT:
-        podman.exec_(container, "sh", "-c", "cat > /etc/systemd/system/lab-meeting.service", input=UNIT)
-        podman.exec_(container, "systemctl", "daemon-reload")
-        podman.exec_(container, "systemctl", "enable", "lab-meeting.service", check=False)
-        podman.exec_(container, "systemctl", "restart", "lab-meeting.service")
-    else:
-        podman.exec_(container, "systemctl", "start", "lab-meeting.service")
+    for name, unit in UNITS.items():
+        path = f"/etc/systemd/system/{name}"
+        if podman.exec_(container, "cat", path, check=False).stdout != unit:
+            podman.exec_(container, "sh", "-c", f"cat > {path}", input=unit)
+            podman.exec_(container, "systemctl", "daemon-reload")
+            podman.exec_(container, "systemctl", "enable", name, check=False)
+            podman.exec_(container, "systemctl", "restart", name)
+        else:
+            podman.exec_(container, "systemctl", "start", name)

@@ -8,6 +8,7 @@ from importlib import resources
 from typing import Any
 
 from provisioner import proc
+from provisioner.errors import LabError
 
 LABEL = "io.github.provisioner.lab"
 
@@ -53,3 +54,12 @@ def exec_(
 def network_ensure(name: str) -> None:
     if podman("network", "exists", name, check=False).returncode != 0:
         podman("network", "create", name)
+
+
+def network_gateway(name: str) -> str:
+    """The host's address on network ``name``: where the host's own connections into it come from."""
+    data = json.loads(podman("network", "inspect", name).stdout)
+    for subnet in data[0].get("subnets") or []:
+        if subnet.get("gateway"):
+            return str(subnet["gateway"])
+    raise LabError(f"podman network {name} has no gateway")

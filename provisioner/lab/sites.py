@@ -321,10 +321,22 @@ def role_vars(services: str, pubkey: str) -> dict[str, Any]:
         "kiosk_backend": "headless",
         # no sound hardware: PipeWire null nodes with the devices' USB IDs stand in for it
         "av_devices_simulate": True,
+        # the controller reaches lab sites from the lab network's gateway: that is the management network
+        "lockdown_management_networks": management_networks(),
+        # for the lock-down's escape checks: a lab service no room may reach, and a lab host outside the management network
+        "lab_elsewhere_url": meeting.elsewhere_url(services),
+        "lab_outsider": SERVICES,
     }
 
 
-def stand_in_vars(hostvars: dict[str, Any], services: str, vendor: meeting.VendorPackage) -> dict[str, Any]:
+def management_networks() -> list[str]:
+    """Where the controller's connections to lab sites come from (podman forwards loopback ports from the gateway)."""
+    return [f"{podman.network_gateway(NETWORK)}/32"]
+
+
+def stand_in_vars(
+    hostvars: dict[str, Any], services: str, vendor: meeting.VendorPackage, management: list[str]
+) -> dict[str, Any]:
     """What a lab stand-in changes in a real site's variables: its servers become the lab's.
 
     The site's SIP registrar becomes the lab registrar (and its vault password
@@ -332,7 +344,8 @@ def stand_in_vars(hostvars: dict[str, Any], services: str, vendor: meeting.Vendo
     client, the lab's package. Nothing a lab run does aims at a real server.
     """
     client = dict(hostvars.get("site_client") or {})
-    out: dict[str, Any] = {}
+    # host vars, so that they win over the province's own group_vars
+    out: dict[str, Any] = {"lockdown_management_networks": management}
     if not client:
         return out
     if client.get("mcu"):
@@ -435,7 +448,8 @@ def up(
     with ThreadPoolExecutor(max_workers=8) as pool:
         list(pool.map(lambda s: _check_ssh(lab, s), lab.sites))
     vendor = meeting.vendor_package(SERVICES, services)
-    host_vars = {name: stand_in_vars(hv, services, vendor) for name, hv in (stand_in_for or {}).items()}
+    management = management_networks()
+    host_vars = {name: stand_in_vars(hv, services, vendor, management) for name, hv in (stand_in_for or {}).items()}
     _write_inventory(lab, services, pubkey, host_vars)
     return lab
 

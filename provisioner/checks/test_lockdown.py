@@ -1,0 +1,319 @@
+"""Site checks for role lockdown: the escape suite.
+
+Each check tries, as the operator at the screen would (the kiosk's account),
+to turn the room PC into something else: become root, install software, mount
+a disk, reach a service it has no business with. Every attempt must fail, and
+where the firewall is what stops it, its counters must show it did.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import shlex
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+from provisioner.checks.site import Site
+
+pytestmark = pytest.mark.lockdown
+
+#: Run as the operator: su to USER in a terminal, typing PASSWORD when asked, as a person would.
+SU_AS_A_PERSON = """
+import os, pty, select, sys, time
+user, password = sys.argv[1], sys.argv[2]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp("su", ["su", user, "-c", "echo ESCAPED"])
+out, sent, deadline = b"", False, time.monotonic() + 15
+while time.monotonic() < deadline:
+    if not select.select([fd], [], [], 0.5)[0]:
+        continue
+    try:
+        data = os.read(fd, 1024)
+    except OSError:
+        break
+    if not data:
+        break
+    out += data
+    if not sent and b"assword" in out:
+        os.write(fd, password.encode() + b"\\n")
+        sent = True
+print(out.decode(errors="replace"))
+"""
+
+SYSTEM_PATHS = ["/etc", "/usr/bin", "/usr/local/bin", "/usr/lib", "/var/lib", "/boot", "/opt", "/root"]
+
+
+def _operator(site: Site) -> str:
+    return str(site.get("lockdown_operator_user"))
+
+
+def _admin(site: Site) -> str:
+    """The management account (the role's default follows base's)."""
+    return str(site.vars.get("lockdown_admin_user") or site.get("base_admin_user"))
+
+
+def _ssh_port(site: Site) -> int:
+    """sshd's port on the site (the role's default follows base's)."""
+    return int(site.vars.get("lockdown_ssh_port") or site.get("base_sshd_port"))
+
+
+def _as_operator(host: Any, site: Site, command: str) -> Any:
+    """Run ``command`` as the operator, in a login-less shell (what a kiosk escape would give)."""
+    return host.run(f"runuser -u {_operator(site)} -- sh -c {shlex.quote(command)}")
+
+
+def _counter(host: Any, name: str) -> int:
+    """Packets the firewall's named counter has seen."""
+    with host.sudo():
+        data = json.loads(host.check_output(f"nft --json list counter inet lockdown {name}"))
+    return next(int(item["counter"]["packets"]) for item in data["nftables"] if "counter" in item)
+
+
+def _connect(host: Any, site: Site, url: str, *, as_operator: bool = True) -> Any:
+    """Open a TCP connection to ``url``'s host and port from the site (3 s at most)."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    code = f"import socket; socket.create_connection(({parts.hostname!r}, {port}), timeout=3).close(); print('CONNECTED')"
+    command = f"python3 -c {shlex.quote(code)}"
+    if as_operator:
+        return _as_operator(host, site, command)
+    with host.sudo():
+        return host.run(command)
+
+
+def test_operator_has_no_sudo(host: Any, site: Site) -> None:
+    assert _as_operator(host, site, "sudo -n true").rc != 0
+    with host.sudo():
+        listing = host.run(f"sudo -l -U {_operator(site)}").stdout
+    assert "not allowed to run sudo" in listing, listing
+    groups = host.check_output(f"id -Gn {_operator(site)}").split()
+    assert not {"sudo", "root", "adm", "disk", "shadow", "wheel", "staff"} & set(groups), groups
+
+
+def test_operator_cannot_su_even_with_the_right_password(host: Any, site: Site) -> None:
+    """su to an account whose password the operator knows: pam_wheel refuses it anyway."""
+    probe, password = "lockdown-probe", secrets.token_urlsafe(12)
+    with host.sudo():
+        host.run(f"userdel {probe}")
+        host.check_output(f"useradd --no-create-home --shell /bin/sh {probe} && echo {probe}:{password} | chpasswd")
+        try:
+            attempt = host.run(f"runuser -u {_operator(site)} -- python3 -c {shlex.quote(SU_AS_A_PERSON)} {probe} {password}")
+        finally:
+            host.run(f"userdel {probe}")
+    assert "ESCAPED" not in attempt.stdout, "the operator became another user with su"
+    assert "Permission denied" in attempt.stdout + attempt.stderr, attempt.stdout + attempt.stderr
+
+
+def test_root_password_is_locked(host: Any) -> None:
+    with host.sudo():
+        assert host.check_output("passwd --status root").split()[1] == "L"
+
+
+def test_ssh_logins_only_root_and_admin_from_the_management_networks(host: Any, site: Site) -> None:
+    with host.sudo():
+        pam = host.file("/etc/pam.d/sshd").content_string
+        rules = [ln for ln in host.file("/etc/security/access-sshd.conf").content_string.splitlines() if ln[:1] in "+-"]
+    assert "account    required     pam_access.so accessfile=/etc/security/access-sshd.conf" in pam.splitlines()
+    networks = " ".join(site.get("lockdown_management_networks"))
+    assert rules == [f"+:root {_admin(site)}:{networks}", "-:ALL:ALL"]
+
+
+def test_operator_cannot_install_software(host: Any, site: Site) -> None:
+    assert _as_operator(host, site, "apt-get install --yes --no-download hello").rc != 0
+    assert _as_operator(host, site, "dpkg --unpack /dev/null").rc != 0
+    for helper in ("pkexec", "pkcon", "udisksctl"):
+        assert not host.exists(helper), f"{helper} is installed"
+
+
+def test_operator_cannot_fetch_packages_from_the_mirror(host: Any, site: Site) -> None:
+    """apt's mirror is open to apt (root, _apt) only: the operator cannot download a package to unpack in their home."""
+    if not site.get("base_apt_mirror"):
+        pytest.skip("no mirror configured")
+    folder = "/tmp/lockdown-fetch"
+    with host.sudo():
+        host.run(f"rm -rf {folder} && mkdir -p {folder}/root && mkdir -m 1777 {folder}/operator")
+        try:
+            as_root = host.run(f"cd {folder}/root && apt-get download hello")
+            dropped = _counter(host, "out_dropped")
+            fetch = "timeout 60 apt-get -o Acquire::Retries=0 download hello"
+            as_operator = _as_operator(host, site, f"cd {folder}/operator && {fetch}")
+            dropped_after = _counter(host, "out_dropped")
+        finally:
+            host.run(f"rm -rf {folder}")
+    assert as_root.rc == 0, f"root cannot fetch from the mirror either, the check proves nothing: {as_root.stderr}"
+    assert as_operator.rc != 0, "the operator downloaded a package from the mirror"
+    assert dropped_after > dropped, "the firewall's drop counter did not move"
+
+
+def test_operator_cannot_mount_anything(host: Any, site: Site) -> None:
+    image = "/tmp/lockdown-disk.img"
+    with host.sudo():
+        host.check_output(f"truncate --size 4M {image} && chmod 0666 {image}")
+    try:
+        assert _as_operator(host, site, "mount -t tmpfs none /mnt").rc != 0
+        assert _as_operator(host, site, f"mount -o loop {image} /mnt").rc != 0
+        assert _as_operator(host, site, f"udisksctl loop-setup --file {image}").rc != 0
+    finally:
+        with host.sudo():
+            host.run(f"rm -f {image}")
+    with host.sudo():
+        config = host.check_output("modprobe --showconfig")
+    for module in site.get("lockdown_usb_blocked_modules"):
+        name = module.replace("-", "_")
+        assert f"install {name} /bin/false" in config, f"{module} could still be loaded"
+        assert f"blacklist {name}" in config
+
+
+def test_operator_cannot_write_system_paths(host: Any, site: Site) -> None:
+    for folder in SYSTEM_PATHS:
+        probe = f"{folder}/lockdown-probe-{secrets.token_hex(4)}"
+        attempt = _as_operator(host, site, f"touch {probe}")
+        with host.sudo():
+            host.run(f"rm -f {probe}")
+        assert attempt.rc != 0, f"the operator could write to {folder}"
+    assert _as_operator(host, site, "cat /etc/shadow").rc != 0
+    assert _as_operator(host, site, "nft flush ruleset").rc != 0
+
+
+def test_firewall_is_loaded_and_drops_by_default(host: Any) -> None:
+    with host.sudo():
+        assert host.run("nft --check --file /etc/nftables.conf").rc == 0
+        table = host.check_output("nft list table inet lockdown")
+    for chain in ("input", "output", "forward"):
+        assert f"type filter hook {chain} priority filter; policy drop;" in table, f"{chain} does not drop by default"
+    assert host.service("nftables").is_enabled
+
+
+def test_operator_reaches_the_meeting_but_nothing_else(host: Any, site: Site) -> None:
+    """Two lab services: the meeting page (allowlisted) and one no room may reach; the counters must move."""
+    elsewhere = site.vars.get("lab_elsewhere_url")
+    meeting = (site.vars.get("site_client") or {}).get("meeting_url") or site.vars.get("lab_meeting_url")
+    if not elsewhere or not meeting:
+        pytest.skip("needs a service outside the allowlist: only the lab has one (no check aims outside it)")
+    accepted, dropped = _counter(host, "out_accepted"), _counter(host, "out_dropped")
+    allowed = _connect(host, site, meeting)
+    assert "CONNECTED" in allowed.stdout, f"the lock-down blocks the meeting page {meeting}: {allowed.stderr[-300:]}"
+    assert _counter(host, "out_accepted") > accepted
+    refused = _connect(host, site, elsewhere)
+    assert refused.rc != 0 and "CONNECTED" not in refused.stdout, f"the operator reached {elsewhere}"
+    as_root = _connect(host, site, elsewhere, as_operator=False)
+    assert as_root.rc != 0, f"root reached {elsewhere}: the firewall is not what stops it"
+    assert _counter(host, "out_dropped") >= dropped + 2, "the firewall's drop counter did not move"
+
+
+def test_ssh_from_outside_the_management_networks_is_dropped(host: Any, site: Site) -> None:
+    outsider = site.vars.get("lab_outsider")
+    if not outsider:
+        pytest.skip("needs a host outside the management networks: only the lab has one")
+    from provisioner.lab import podman
+
+    address = host.check_output("hostname -I").split()[0]
+    refused = _counter(host, "ssh_refused")
+    attempt = podman.exec_(
+        str(outsider), "timeout", "5", "bash", "-c", f"exec 3<>/dev/tcp/{address}/{_ssh_port(site)}", check=False
+    )
+    assert attempt.returncode != 0, f"{outsider} opened an SSH connection to {address}"
+    assert _counter(host, "ssh_refused") > refused, "the firewall's refused-SSH counter did not move"
+
+
+def test_usb_policy_parses_and_allows_only_the_rooms_devices(host: Any, site: Site) -> None:
+    with host.sudo():
+        parsed = host.run("usbguard-rule-parser --file /etc/usbguard/rules.conf")
+        rules = [ln for ln in host.file("/etc/usbguard/rules.conf").content_string.splitlines() if ln and not ln.startswith("#")]
+    assert parsed.rc == 0, parsed.stdout + parsed.stderr
+    assert rules[0] == "reject with-interface one-of { 08:*:* }", "mass storage is not refused first"
+    assert not [r for r in rules if r.startswith("allow") and "08:" in r], "a rule allows mass storage"
+    devices = site.vars.get("site_devices") or {}
+    for kind in site.get("lockdown_usb_kinds"):
+        device = devices.get(kind) or {}
+        if not device or device.get("status") == "missing":
+            continue
+        for usb_id in device.get("usb") or []:
+            assert f"allow id {usb_id}" in rules, f"the {kind} ({usb_id}) is not allowed"
+        if not device.get("usb") and device.get("usb_class"):
+            classes = " ".join(f"{c}:*:*" for c in device["usb_class"])
+            assert f"allow with-interface match-all {{ {classes} }}" in rules, f"the {kind}'s classes are not allowed"
+    assert "allow with-interface match-all { 03:*:* }" in rules, "keyboards and mice would be locked out"
+
+
+def test_usbguard_enforces_the_policy(host: Any) -> None:
+    """The daemon runs with exactly the file's rules (it refuses to start on a rule it cannot parse)."""
+    assert host.service("usbguard").is_enabled
+    with host.sudo():
+        conf = host.file("/etc/usbguard/usbguard-daemon.conf").content_string
+        assert not host.file("/etc/usbguard/IPCAccessControl.d/:plugdev").exists, "the plugdev group may allow devices"
+    for setting in ("ImplicitPolicyTarget=block", "PresentControllerPolicy=keep", "IPCAllowedUsers=root"):
+        assert setting in conf.splitlines()
+    if not host.file("/sys/bus/usb/devices").is_directory:
+        pytest.skip("no USB bus here (a container): USBGuard's own parser checked the rules instead")
+    with host.sudo():
+        deadline = time.monotonic() + 20
+        while not host.service("usbguard").is_running and time.monotonic() < deadline:
+            time.sleep(1)
+        listed = host.run("usbguard list-rules")
+        rules = [ln for ln in host.file("/etc/usbguard/rules.conf").content_string.splitlines() if ln and not ln.startswith("#")]
+    assert listed.rc == 0, listed.stderr
+    assert len(listed.stdout.splitlines()) == len(rules)
+
+
+def test_no_other_session_no_ctrl_alt_del(host: Any, site: Site) -> None:
+    assert host.run("systemctl is-enabled ctrl-alt-del.target").stdout.strip() == "masked"
+    assert host.check_output("systemctl show --property CtrlAltDelBurstAction --value") == "none"
+    logind = host.check_output("systemd-analyze cat-config systemd/logind.conf")
+    assert "NAutoVTs=0" in logind and "ReserveVT=0" in logind
+    kiosk = host.file("/etc/systemd/system/kiosk.service")
+    if kiosk.exists:
+        start = next(ln for ln in kiosk.content_string.splitlines() if ln.startswith("ExecStart="))
+        assert " -s " not in start, "the kiosk lets the operator switch terminals"
+    assert _as_operator(host, site, "chvt 2").rc != 0
+
+
+def test_unneeded_services_are_gone(host: Any, site: Site) -> None:
+    for unit in site.get("lockdown_services_masked"):
+        assert host.run(f"systemctl is-enabled {unit}").stdout.strip() == "masked", f"{unit} is not masked"
+    for package in site.get("lockdown_services_removed") + site.get("lockdown_software_removed"):
+        assert not host.package(package).is_installed, f"{package} is installed"
+
+
+def test_changes_are_audited_and_logs_kept(host: Any) -> None:
+    with host.sudo():
+        rules = host.file("/etc/audit/rules.d/50-lockdown.rules").content_string
+        in_container = host.run("systemd-detect-virt --container").rc == 0
+        if not in_container:
+            host.check_output("touch /etc/lockdown-audit-probe && rm -f /etc/lockdown-audit-probe")
+            assert "lockdown-audit-probe" in host.run("ausearch --key lockdown-config --interpret").stdout
+    for key in ("lockdown-config", "lockdown-packages", "lockdown-usb", "lockdown-logins"):
+        assert f"-k {key}" in rules, f"no audit rule for {key}"
+    assert host.service("auditd").is_enabled
+    journald = host.check_output("systemd-analyze cat-config systemd/journald.conf")
+    assert "Storage=persistent" in journald
+    assert host.file("/var/log/journal").is_directory
+    assert "rotate 56" in host.file("/etc/logrotate.conf").content_string.splitlines()
+
+
+def test_kernel_settings_apply_where_the_kernel_allows(host: Any, site: Site) -> None:
+    wanted = {str(k): str(v) for k, v in site.get("lockdown_sysctl").items()}
+    listed = host.file("/etc/sysctl.d/60-lockdown.conf").content_string
+    applied = 0
+    for key, value in wanted.items():
+        assert f"-{key} = {value}" in listed, f"{key} is not in the settings file"
+        path = "/proc/sys/" + key.replace(".", "/")
+        writable = host.run(f"test -w {path} && ! findmnt --noheadings --options ro --target {path} >/dev/null").rc == 0
+        if writable:
+            assert host.file(path).content_string.split() == [value], f"{key} is not {value}"
+            applied += 1
+    if not applied:
+        pytest.skip("the kernel allows none of these settings here (a container keeps its host's)")
+
+
+def test_asset_record_matches_the_pc(host: Any, site: Site) -> None:
+    with host.sudo():
+        recorded = json.loads(host.file(site.get("lockdown_asset_file")).content_string)
+        now = json.loads(host.check_output("/usr/local/libexec/provisioner-asset"))
+    assert set(recorded) == {"dmi", "usb"}
+    assert recorded == now, "the PC's devices changed since the lock-down recorded them"
