@@ -84,9 +84,8 @@ def test_password_login_is_refused(site: Site, who: str) -> None:
 
 def test_sshd_effective_settings(host: Any, site: Site) -> None:
     with host.sudo():
-        effective = dict(
-            line.split(" ", 1) for line in host.check_output("sshd -T -C user=root,host=x,addr=127.0.0.1").splitlines()
-        )
+        lines = [line.split(" ", 1) for line in host.check_output("sshd -T -C user=root,host=x,addr=127.0.0.1").splitlines()]
+    effective = dict(lines)
     assert effective["passwordauthentication"] == "no"
     assert effective["kbdinteractiveauthentication"] == "no"
     assert effective["permitrootlogin"] == (
@@ -94,6 +93,10 @@ def test_sshd_effective_settings(host: Any, site: Site) -> None:
     )
     assert effective["x11forwarding"] == "no"
     assert effective["allowtcpforwarding"] == "no"
+    # sshd -T lists AllowUsers one user a line
+    assert [value for key, value in lines if key == "allowusers"] == ["root", site.get("base_admin_user")]
+    assert effective["compression"] == "no"
+    assert effective["tcpkeepalive"] == "no"
 
 
 def test_apt_fetches_only_from_the_provinces_mirror(host: Any, site: Site) -> None:
