@@ -54,7 +54,7 @@ MASKED_UNITS = (
 
 #: What the shared services container carries: the province's NTP server and
 #: apt mirror (a caching proxy) as a site sees them.
-SERVICES_PACKAGES = ("chrony", "apt-cacher-ng", "kamailio", "busybox")
+SERVICES_PACKAGES = ("chrony", "apt-cacher-ng", "kamailio", "busybox", "rsyslog")
 
 CHRONY_SERVER_CONF = """\
 # Lab NTP server: serves its local clock to the lab sites; never steers the host's clock.

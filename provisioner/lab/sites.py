@@ -20,7 +20,7 @@ import yaml
 from provisioner import paths, proc
 from provisioner.atomic import write_atomic
 from provisioner.errors import CommandFailedError, ConfigError, LabError, PortTakenError
-from provisioner.lab import image, keys, meeting, podman, registrar
+from provisioner.lab import image, keys, loghost, meeting, podman, registrar
 from provisioner.lab.mirror import host_mirror
 
 NETWORK = "provisioner-lab"
@@ -189,6 +189,7 @@ def ensure_services(progress: Progress = _quiet) -> str:
         raise LabError(f"the lab services container {SERVICES} has no address on network {NETWORK}")
     registrar.configure(SERVICES)
     meeting.configure(SERVICES)
+    loghost.configure(SERVICES)
     return address
 
 
@@ -323,6 +324,9 @@ def role_vars(services: str, pubkey: str) -> dict[str, Any]:
         "av_devices_simulate": True,
         # the controller reaches lab sites from the lab network's gateway: that is the management network
         "lockdown_management_networks": management_networks(),
+        # the province's log server: the lab's, in the services container
+        "lockdown_log_servers": [loghost.address(services)],
+        "lab_log_host": SERVICES,
         # for the lock-down's escape checks: a lab service no room may reach, and a lab host outside the management network
         "lab_elsewhere_url": meeting.elsewhere_url(services),
         "lab_outsider": SERVICES,
