@@ -35,7 +35,11 @@ class HostKeys:
 
     @property
     def changed(self) -> bool:
-        return set(self.presented) != set(self.known)
+        """Whether the site presents a key known_hosts does not hold for it.
+
+        A key type the site stopped offering (base drops ECDSA) is no new identity.
+        """
+        return not set(self.presented) <= set(self.known)
 
     def fingerprints(self) -> list[str]:
         return fingerprints(self.presented)

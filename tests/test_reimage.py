@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from provisioner.reimage import Summary, converge_words
+from provisioner.reimage import HostKeys, Summary, converge_words
 from provisioner.runner import SiteResult
 
 
@@ -60,3 +60,11 @@ def test_a_site_with_failed_checks_is_not_accepted_and_the_page_escapes_them(
     page = done.write_html().read_text()
     assert "<script>" not in page and "&lt;script&gt;" in page
     assert not summary(converged=False).accepted
+
+
+def test_a_key_type_no_longer_offered_is_not_a_new_identity(tmp_path: Path) -> None:
+    ed, ecdsa, rsa = "ssh-ed25519 AAAAed", "ecdsa-sha2-nistp256 AAAAec", "ssh-rsa AAAArsa"
+    known = tmp_path / "known_hosts"
+    assert not HostKeys("127.0.0.1", 2201, known, [ed, rsa], [ecdsa, ed, rsa]).changed
+    assert HostKeys("127.0.0.1", 2201, known, [ed, rsa], [ecdsa, rsa]).changed
+    assert HostKeys("127.0.0.1", 2201, known, [ed], []).changed

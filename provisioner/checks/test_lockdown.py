@@ -184,15 +184,25 @@ def test_firewall_is_loaded_and_drops_by_default(host: Any) -> None:
     assert host.service("nftables").is_enabled
 
 
+def _meeting_target(site: Site) -> str | None:
+    """Where the room's client goes, as a URL: its meeting page, its MCU (SIP over TCP), or its vendor's download."""
+    client = site.vars.get("site_client") or {}
+    if client.get("meeting_url"):
+        return str(client["meeting_url"])
+    if client.get("mcu"):
+        mcu = str(client["mcu"])
+        return f"sip://{mcu if ':' in mcu else mcu + ':5060'}"
+    return site.vars.get("conferencing_client_vendor_url") or None
+
+
 def test_operator_reaches_the_meeting_but_nothing_else(host: Any, site: Site) -> None:
-    """Two lab services: the meeting page (allowlisted) and one no room may reach; the counters must move."""
-    elsewhere = site.vars.get("lab_elsewhere_url")
-    meeting = (site.vars.get("site_client") or {}).get("meeting_url") or site.vars.get("lab_meeting_url")
+    """Two lab services: the meeting's (allowlisted) and one no room may reach; the counters must move."""
+    elsewhere, meeting = site.vars.get("lab_elsewhere_url"), _meeting_target(site)
     if not elsewhere or not meeting:
         pytest.skip("needs a service outside the allowlist: only the lab has one (no check aims outside it)")
     accepted, dropped = _counter(host, "out_accepted"), _counter(host, "out_dropped")
     allowed = _connect(host, site, meeting)
-    assert "CONNECTED" in allowed.stdout, f"the lock-down blocks the meeting page {meeting}: {allowed.stderr[-300:]}"
+    assert "CONNECTED" in allowed.stdout, f"the lock-down blocks the meeting ({meeting}): {allowed.stderr[-300:]}"
     assert _counter(host, "out_accepted") > accepted
     refused = _connect(host, site, elsewhere)
     assert refused.rc != 0 and "CONNECTED" not in refused.stdout, f"the operator reached {elsewhere}"
