@@ -10,10 +10,25 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from provisioner import __version__, paths
+from provisioner import __version__, cli_health, paths
+from provisioner.cliopts import (
+    CheckOpt,
+    DiffOpt,
+    DistrictOpt,
+    InventoryOpt,
+    LabOpt,
+    LimitOpt,
+    MitogenOpt,
+    TagsOpt,
+    _coloured,
+    _named,
+    _pattern,
+    _say,
+    err,
+    out,
+)
 from provisioner.errors import ConfigError, ProvisionerError
 
 if TYPE_CHECKING:
@@ -33,55 +48,8 @@ lab_app = typer.Typer(help="A lab of simulated commune PCs (podman containers) t
 app.add_typer(lab_app, name="lab")
 inventory_app = typer.Typer(help="Inventories from the province's site registry.", no_args_is_help=True)
 app.add_typer(inventory_app, name="inventory")
-
-out = Console()
-err = Console(stderr=True)
-
-InventoryOpt = Annotated[
-    list[Path] | None,
-    typer.Option(
-        "--inventory",
-        "-i",
-        help="Inventory file or folder, repeatable; a province folder means its districts (default: the lab's).",
-    ),
-]
-LabOpt = Annotated[
-    str | None,
-    typer.Option("--lab", help="Work on this lab's stand-ins for the inventory's sites (see 'lab up --from')."),
-]
-DistrictOpt = Annotated[
-    list[str] | None,
-    typer.Option("--district", "-d", help="Only this district's group (repeatable), e.g. bac_giang__hiep_hoa."),
-]
-LimitOpt = Annotated[str | None, typer.Option("--limit", "-l", help="Only these sites (Ansible pattern).")]
-TagsOpt = Annotated[str | None, typer.Option("--tags", "-t", help="Only tasks with these tags.")]
-CheckOpt = Annotated[bool, typer.Option("--check", help="Dry run: change nothing.")]
-DiffOpt = Annotated[bool, typer.Option("--diff", help="Show what changes in files.")]
-MitogenOpt = Annotated[
-    bool | None,
-    typer.Option(
-        "--mitogen/--no-mitogen",
-        help="Run Ansible through Mitogen (the default, unless PROVISIONER_MITOGEN=0); --no-mitogen for stock Ansible.",
-    ),
-]
-
-
-#: How a site's result or a run's outcome is coloured in tables.
-COLOURS = {
-    "ok": "green",
-    "changed": "yellow",
-    "failed": "red",
-    "unreachable": "magenta",
-    "succeeded": "green",
-    "running": "cyan",
-    "interrupted": "magenta",
-    "partial": "yellow",
-    "stopped": "red",
-}
-
-
-def _coloured(status: str) -> str:
-    return f"[{COLOURS.get(status, 'white')}]{status}[/]"
+app.command()(cli_health.check)
+app.add_typer(cli_health.report_app, name="report")
 
 
 def _records(run_id: str, results: Iterable[SiteResult]) -> list[SiteRecord]:
@@ -89,15 +57,6 @@ def _records(run_id: str, results: Iterable[SiteResult]) -> list[SiteRecord]:
     from provisioner.state import SiteRecord
 
     return [SiteRecord.of(run_id, r.host, r) for r in results]
-
-
-def _named(inventory: list[Path] | None) -> list[str]:
-    """The ``-i`` sources as a run's record keeps them."""
-    return [str(i) for i in inventory or []]
-
-
-def _say(message: str) -> None:
-    err.print(f"[dim]•[/dim] {message}")
 
 
 @app.callback(invoke_without_command=True)
@@ -183,6 +142,48 @@ def lab_status(name: Annotated[str, typer.Option("--lab", help="Lab name.")] = "
         out.print(f"lab '{name}' has no sites (start some: provisioner lab up --sites 2)")
         return
     _lab_table(found)
+
+
+@lab_app.command("devices")
+def lab_devices(
+    site: Annotated[str, typer.Argument(help="The lab site.")],
+    name: Annotated[str, typer.Option("--lab", help="Lab name.")] = "lab",
+    remove: Annotated[list[str] | None, typer.Option("--remove", help="Unplug a device: camera or audio (repeatable).")] = None,
+    swap: Annotated[
+        list[str] | None, typer.Option("--swap", help="Put another catalog model in its place: KIND=MODEL (repeatable).")
+    ] = None,
+    serial: Annotated[list[str] | None, typer.Option("--serial", help="Give a device another serial: KIND=SERIAL.")] = None,
+    inventory: InventoryOpt = None,
+    reset: Annotated[bool, typer.Option("--reset", help="Give back the registry's devices (with -i for a stand-in).")] = False,
+) -> None:
+    """LAB ONLY: the devices a lab site shows the readiness check (lab containers have no USB devices)."""
+    from provisioner import targets
+    from provisioner.lab import devices
+    from provisioner.lab import sites as lab_sites
+    from provisioner.registry import catalog
+
+    found = {s.name: s for s in lab_sites.status(name)}
+    if site not in found:
+        raise ConfigError(f"lab '{name}' has no site {site!r}", hint=f"see: provisioner lab status --lab {name}")
+    container = found[site].container
+
+    def pairs(values: list[str] | None, option: str) -> dict[str, str]:
+        bad = [v for v in values or [] if "=" not in v]
+        if bad:
+            raise typer.BadParameter(f"give KIND=VALUE, not {bad[0]!r}", param_hint=option)
+        return dict(v.split("=", 1) for v in values or [])
+
+    spec = devices.read(container)
+    if reset or spec is None:
+        hostvars = targets.inventory_hosts(targets.resolve(inventory, name, site).sources, site) if inventory else {}
+        spec = devices.spec_for(site, hostvars.get(site, {}))
+    spec = devices.changed(
+        spec, catalog.load(), site, remove=remove, swap=pairs(swap, "--swap"), serial=pairs(serial, "--serial")
+    )
+    devices.write(container, spec)
+    for dev in spec["usb"]:
+        out.print(f"{dev['port']}: {dev['id']} {dev['manufacturer']} {dev['product']} (serial {dev['serial']})")
+    out.print(f"PC: {spec['dmi'].get('product_name')} (serial {spec['dmi'].get('product_serial')})")
 
 
 @lab_app.command("down")
@@ -307,14 +308,6 @@ def verify(
     out.print(f"JUnit XML: {result.junit}; summary: {saved}")
     if not result.ok:
         raise typer.Exit(1)
-
-
-def _pattern(district: list[str] | None, limit: str | None) -> str | None:
-    """An Ansible pattern: any of the districts' groups, narrowed to ``limit``."""
-    pattern = ":".join(district) if district else None
-    if pattern and limit:
-        return f"{pattern}:&{limit}"
-    return pattern or limit
 
 
 @app.command()

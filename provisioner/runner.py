@@ -54,6 +54,7 @@ class RunResult:
     rc: int
     sites: dict[str, SiteResult]
     artifacts: Path
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)  # what each site's modules returned as facts
 
     @property
     def succeeded(self) -> bool:
@@ -73,6 +74,7 @@ class Event:
 class _Collector:
     progress: Callable[[Event], None] | None
     failures: dict[str, tuple[str, str]] = field(default_factory=dict)
+    facts: dict[str, dict[str, Any]] = field(default_factory=dict)
     stats: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def __call__(self, event: Mapping[str, Any]) -> bool:
@@ -90,7 +92,10 @@ class _Collector:
             self.failures.setdefault(str(host), (str(task), msg[:2000]))
             self._emit(Event("failed" if kind == "runner_on_failed" else "unreachable", host, task))
         elif kind == "runner_on_ok":
-            changed = bool((data.get("res") or {}).get("changed"))
+            res = data.get("res") or {}
+            changed = bool(res.get("changed"))
+            if res.get("ansible_facts"):
+                self.facts.setdefault(str(host), {}).update(res["ansible_facts"])
             self._emit(Event("changed" if changed else "ok", host, task))
         elif kind == "runner_on_skipped":
             self._emit(Event("skipped", host, task))
@@ -208,4 +213,5 @@ def run_playbook(
         rc=int(result.rc if result.rc is not None else -1),
         sites=collector.results(),
         artifacts=Path(result.config.artifact_dir),
+        facts=collector.facts,
     )

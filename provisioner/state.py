@@ -22,8 +22,9 @@ from typing import Any, Protocol
 
 from provisioner import paths
 from provisioner.errors import StateError
+from provisioner.health.evaluate import SiteCheck
 
-SCHEMA_VERSION = 2  # 2: check_results
+SCHEMA_VERSION = 3  # 2: check_results; 3: health_checks
 FINISHED = ("ok", "changed")
 
 _SCHEMA = """
@@ -65,6 +66,18 @@ CREATE TABLE IF NOT EXISTS check_results (
     failed_checks TEXT NOT NULL DEFAULT '[]',
     at            TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS health_checks (
+    run_id      TEXT NOT NULL REFERENCES runs(id),
+    site        TEXT NOT NULL,
+    reachable   INTEGER NOT NULL,
+    classes     TEXT NOT NULL DEFAULT '{}',
+    drift       TEXT NOT NULL DEFAULT '[]',
+    error       TEXT NOT NULL DEFAULT '',
+    facts       TEXT NOT NULL DEFAULT '{}',
+    at          TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS health_checks_by_site ON health_checks (site, at);
+CREATE INDEX IF NOT EXISTS health_checks_by_run ON health_checks (run_id);
 CREATE INDEX IF NOT EXISTS check_results_by_site ON check_results (site, at);
 CREATE INDEX IF NOT EXISTS site_results_by_site ON site_results (site, at);
 CREATE INDEX IF NOT EXISTS site_results_by_run ON site_results (run_id, site);
@@ -335,6 +348,35 @@ class State:
             )
             for r in self._latest("check_results", sites)
         }
+
+    # Readiness checks ---------------------------------------------------------
+
+    def record_health(self, run_id: str, checks: Iterable[SiteCheck]) -> None:
+        """Record sites' readiness checks, all in one transaction."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT INTO health_checks (run_id, site, reachable, classes, drift, error, facts, at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, *c.to_row(), c.at or now()) for c in checks],
+            )
+
+    def health(
+        self, *, run_id: str | None = None, since: str = "", until: str = "9999", sites: Sequence[str] | None = None
+    ) -> list[SiteCheck]:
+        """Readiness checks of one run, or of every run between ``since`` and ``until`` (ISO times), in time order."""
+        if run_id is not None:
+            rows = self._db.execute("SELECT * FROM health_checks WHERE run_id=? ORDER BY at, rowid", (run_id,)).fetchall()
+        else:
+            rows = self._db.execute(
+                "SELECT * FROM health_checks WHERE at >= ? AND at < ? ORDER BY at, rowid", (since, until)
+            ).fetchall()
+        wanted = None if sites is None else set(sites)
+        return [SiteCheck.from_row(dict(r)) for r in rows if wanted is None or r["site"] in wanted]
+
+    def last_run(self, kind: str) -> Run | None:
+        """The latest run of a kind (check, rollout...), or None."""
+        row = self._db.execute("SELECT * FROM runs WHERE kind=? ORDER BY started_at DESC, id DESC LIMIT 1", (kind,)).fetchone()
+        return self._run(row) if row else None
 
     # Enrolments --------------------------------------------------------------
 

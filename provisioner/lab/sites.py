@@ -20,7 +20,7 @@ import yaml
 from provisioner import paths, proc
 from provisioner.atomic import write_atomic
 from provisioner.errors import CommandFailedError, ConfigError, LabError, PortTakenError
-from provisioner.lab import image, keys, loghost, meeting, podman, registrar
+from provisioner.lab import devices, image, keys, loghost, meeting, podman, registrar
 from provisioner.lab.mirror import host_mirror
 
 NETWORK = "provisioner-lab"
@@ -330,6 +330,8 @@ def role_vars(services: str, pubkey: str) -> dict[str, Any]:
         # for the lock-down's escape checks: a lab service no room may reach, and a lab host outside the management network
         "lab_elsewhere_url": meeting.elsewhere_url(services),
         "lab_outsider": SERVICES,
+        # LAB ONLY: the readiness check reads the site's devices from a fixture tree (see lab/devices.py)
+        "check_sys_root": devices.ROOT,
     }
 
 
@@ -455,6 +457,9 @@ def up(
     management = management_networks()
     host_vars = {name: stand_in_vars(hv, services, vendor, management) for name, hv in (stand_in_for or {}).items()}
     _write_inventory(lab, services, pubkey, host_vars)
+    for site in lab.sites:  # a site keeps the devices a test gave it until 'lab devices --reset'
+        if devices.read(site.container) is None:
+            devices.write(site.container, devices.spec_for(site.name, (stand_in_for or {}).get(site.name, {})))
     return lab
 
 

@@ -1,0 +1,1 @@
+"""The readiness check and the reports made from its history."""
