@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 from provisioner.cli_health import year_bounds
 from provisioner.health import reports
 from provisioner.health.check import usb_names
-from provisioner.health.evaluate import SiteCheck, Verdict, dark, evaluate, serial_index
+from provisioner.health.evaluate import SiteCheck, Status, Verdict, dark, evaluate, serial_index
 from provisioner.health.survey import DOWN, NEVER, NO_EQUIPMENT, STABLE, UNSTABLE, Thresholds, summarise, survey
 from provisioner.lab import devices, sysfs_fixture
 from provisioner.registry import catalog
@@ -159,7 +159,7 @@ def test_a_site_without_equipment_in_the_registry_has_none(tmp_path: Path) -> No
     assert result.classes["camera"].status == "none"
 
 
-def _history(site: str, camera: list[str], reachable: list[bool] | None = None) -> list[SiteCheck]:
+def _history(site: str, camera: list[Status], reachable: list[bool] | None = None) -> list[SiteCheck]:
     out = []
     for i, status in enumerate(camera):
         at = f"2026-03-{i + 1:02d}T01:00:00.000+00:00"
@@ -182,7 +182,7 @@ def _history(site: str, camera: list[str], reachable: list[bool] | None = None) 
         ([], NEVER),
     ],
 )
-def test_survey_statuses_follow_the_documented_thresholds(camera: list[str], expected: str) -> None:
+def test_survey_statuses_follow_the_documented_thresholds(camera: list[Status], expected: str) -> None:
     assert summarise("s", _history("s", camera), Thresholds(unstable_share=0.05)).statuses["camera"] == expected
 
 
