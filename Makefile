@@ -39,6 +39,7 @@ bench: setup
 	python bench/lab_up.py
 	python bench/national_inventory.py
 	python bench/rollout.py
+	python bench/check.py
 	python bench/audit.py
 
 lab-down:

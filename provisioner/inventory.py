@@ -73,16 +73,18 @@ class _Renderer:
     def __init__(self, catalog: Catalog, sources: list[str]) -> None:
         self.catalog = catalog
         self.sources = sources
-        self._device_cache: dict[tuple[str | None, str, str, str], dict[str, Any]] = {}
+        self._device_cache: dict[tuple[str | None, str, str, str, str], dict[str, Any]] = {}
 
     def device(self, dev: Device) -> dict[str, Any]:
-        key = (dev.catalog_id, dev.model, dev.status, dev.status_text)
+        key = (dev.catalog_id, dev.model, dev.status, dev.status_text, dev.serial)
         cached = self._device_cache.get(key)
         if cached is not None:
             return cached
         out: dict[str, Any] = {"model": dev.model, "status": dev.status}
         if dev.status_text:
             out["status_text"] = dev.status_text
+        if dev.serial:
+            out["serial"] = dev.serial
         out["catalog"] = dev.catalog_id
         if dev.catalog_id is not None:
             entry = self.catalog.devices[dev.catalog_id]

@@ -230,3 +230,26 @@ def test_the_survey_workbook_reads_back_with_the_historys_numbers(tmp_path: Path
     info = [r[0] for r in book["Thông tin"].iter_rows(values_only=True)]
     assert "Số điểm cầu: 4." in info
     assert any(str(line).startswith("Số điểm cầu chưa từng kiểm tra được: 1: xa-c-p01") for line in info)
+
+
+def test_the_readiness_and_rollout_reports_say_who_where_and_why(tmp_path: Path) -> None:
+    from provisioner.state import SiteRecord
+
+    hostvars = {s: {"site_district": "Huyện Mẫu", "site_commune": "Xã Thử"} for s in ("xa-a-p01", "xa-b-p01")}
+    with State(tmp_path / "s.sqlite") as state:
+        run_id = state.begin_run("check", who="kythuat")
+        checks = [*_history("xa-a-p01", ["fail"]), dark("xa-b-p01", "ssh: connect to host x port 22: No route to host")]
+        state.record_health(run_id, checks)
+        readiness = reports.readiness(state.run(run_id), state.health(run_id=run_id), hostvars)
+        rollout_id = state.begin_run("rollout", who="kythuat")
+        state.record(
+            [SiteRecord(rollout_id, "xa-a-p01", "changed", changed=3), SiteRecord(rollout_id, "xa-b-p01", "unreachable")]
+        )
+        state.finish_run(rollout_id, "partial")
+        rollout = reports.rollout(state.run(rollout_id), state.results(rollout_id), hostvars)
+    html = readiness.html()
+    assert "do kythuat thực hiện" in html and "hỏng" in html and "No route to host" in html
+    assert readiness.tables[0].rows == [["Huyện Mẫu", 2, 0, 1, 1]]  # district: sites, ready, not ready, dark
+    book = load_workbook(rollout.write_xlsx(tmp_path / "rollout.xlsx"))
+    assert [r[3] for r in book["Điểm cầu"].iter_rows(min_row=2, values_only=True)] == ["Đạt", "Không kết nối"]
+    assert list(book["Tổng hợp theo huyện"].iter_rows(min_row=2, values_only=True)) == [("Huyện Mẫu", 2, 1, 0, 1)]

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from openpyxl import load_workbook
 
+from provisioner.health.survey import DOWN, STABLE, UNSTABLE
 from provisioner.lab import podman, registrar, sites
+from provisioner.state import State
 from tests.sip_probe import SCRIPT as SIP_PROBE
 
 pytestmark = pytest.mark.lab
@@ -18,9 +22,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DISTRICT = "bac_giang__hiep_hoa"  # three communes of the example province, one per conferencing profile
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "provisioner.cli", *args], capture_output=True, text=True, check=False, cwd=ROOT, timeout=1200
+        [sys.executable, "-m", "provisioner.cli", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
+        timeout=1200,
+        env={**os.environ, **(env or {})},
     )
 
 
@@ -71,3 +81,41 @@ def test_the_lab_registrar_checks_passwords(stand_ins: list[sites.Site]) -> None
 
     assert register("not-the-password") in ("401", "403")
     assert register(registrar.password()) == "200"
+
+
+def test_the_readiness_check_and_the_survey_from_its_history(stand_ins: list[sites.Site], tmp_path: Path) -> None:
+    """Converged rooms are ready; a camera unplugged, a camera swapped, a PC switched off are each reported."""
+    env = {"PROVISIONER_STATE_DIR": str(tmp_path / "state")}
+    args = ("-i", "inventories/bac-giang", "--lab", LAB)
+    first = cli("check", *args, env=env)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-2000:]
+    assert "sẵn sàng: 3; chưa sẵn sàng: 0; không kết nối: 0" in first.stdout
+    assert cli("lab", "devices", "dong-lo-p01", "--lab", LAB, "--remove", "camera").returncode == 0
+    assert cli("lab", "devices", "thang-p01", "--lab", LAB, "--swap", "camera=Logitech C920").returncode == 0
+    podman.podman("stop", "-t", "2", sites.container_name(LAB, "mai-dinh-p01"))
+    second = cli("check", *args, env=env)
+    assert second.returncode == 1, second.stdout[-3000:]
+    assert "sẵn sàng: 1; chưa sẵn sàng: 1; không kết nối: 1" in second.stdout
+    with State(tmp_path / "state" / "provisioner.sqlite") as state:
+        run = state.last_run("check")
+        assert run is not None
+        last = {c.site: c for c in state.health(run_id=run.id)}
+    assert last["dong-lo-p01"].classes["camera"].status == "fail"
+    assert [d.kind for d in last["dong-lo-p01"].drift] == ["missing"]
+    assert last["thang-p01"].classes["camera"].status == "ok"
+    assert [d.kind for d in last["thang-p01"].drift] == ["swapped"] and "Logitech C920" in last["thang-p01"].drift[0].text
+    assert not last["mai-dinh-p01"].reachable and "Connection refused" in last["mai-dinh-p01"].error
+    year = run.started_at[:4]
+    survey = cli("report", "survey", "--year", year, *args, "--out", str(tmp_path), env=env)
+    assert survey.returncode == 0, survey.stderr[-2000:]
+    book = load_workbook(tmp_path / f"survey-{year}.xlsx")
+    rows = {r[2]: r for r in book["Điểm cầu"].iter_rows(min_row=2, values_only=True)}
+    # Camera, Micro, Âm thanh, Thiết bị đầu cuối VCS, chung; checks, dark, incidents
+    assert rows["dong-lo-p01"][3:11] == (DOWN, STABLE, STABLE, STABLE, DOWN, 2, 0, 1)
+    assert rows["thang-p01"][3:11] == (STABLE, STABLE, STABLE, STABLE, STABLE, 2, 0, 0)
+    assert rows["mai-dinh-p01"][3:11] == (STABLE, STABLE, STABLE, DOWN, DOWN, 2, 1, 1)
+    drift = {(r[2], r[4]) for r in book["Thay đổi thiết bị"].iter_rows(min_row=2, values_only=True)}
+    assert drift == {("dong-lo-p01", "Thiếu"), ("thang-p01", "Bị thay")}
+    assert UNSTABLE not in {v for r in rows.values() for v in r}
+    readiness = cli("report", "readiness", *args, "--out", str(tmp_path), env=env)
+    assert readiness.returncode == 0 and (tmp_path / f"readiness-{run.id}.html").is_file()

@@ -18,6 +18,7 @@ from provisioner.registry.problems import (
     DuplicateAddressError,
     DuplicateColumnError,
     DuplicateHostnameError,
+    DuplicateSerialError,
     InvalidAddressError,
     InvalidBandwidthError,
     InvalidValueError,
@@ -190,6 +191,17 @@ def test_duplicate_hostname_after_transliteration(tmp_path: Path) -> None:
     dups = [p for p in found if isinstance(p, DuplicateHostnameError)]
     assert [p.where.row for p in dups] == [3, 4]
     assert all("dong-tam-p01" in p.detail and "row 2" in p.detail for p in dups)
+
+
+def test_a_serial_is_kept_and_one_unit_cannot_be_in_two_rooms(tmp_path: Path) -> None:
+    rows = [{**site(1), "Camera serial": "CAM-0001"}, {**site(2), "Camera serial": "cam-0001"}]
+    headers = [*HEADERS, "Camera serial"]
+    found = problems_of(write_csv(tmp_path / "r.csv", rows, headers))
+    dups = [p for p in found if isinstance(p, DuplicateSerialError)]
+    assert [(p.where.row, p.where.header) for p in dups] == [(3, "Camera serial")]
+    assert "'cam-0001'" in dups[0].detail and "row 2" in dups[0].detail
+    sites = inventory.load([write_csv(tmp_path / "ok.csv", rows[:1], headers)], CATALOG).sites
+    assert sites[0].devices["camera"].serial == "CAM-0001"
 
 
 def test_commune_codes_keep_same_named_communes_apart(tmp_path: Path) -> None:

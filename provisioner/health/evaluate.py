@@ -242,4 +242,6 @@ def evaluate(
 
 def dark(site: str, error: str, at: str = "") -> SiteCheck:
     """A site that could not be reached: its terminal is not working at check time, nothing else is known."""
+    lines = [ln.strip() for ln in error.splitlines() if ln.strip()]
+    error = lines[-1] if lines else "không trả lời"  # ssh's own words come last (Mitogen wraps them)
     return SiteCheck(site, False, {"terminal": Verdict("fail", (f"Không kết nối được: {error}",))}, error=error, at=at)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from provisioner.health.evaluate import CLASS_LABELS, CLASSES, SiteCheck
+from provisioner.health.evaluate import CLASS_LABELS, CLASSES, KIND_LABELS, SiteCheck
 from provisioner.health.survey import DOWN, NEVER, NO_EQUIPMENT, STABLE, UNSTABLE, Survey
 from provisioner.health.tables import Cell, Report, Table, local_time
 from provisioner.state import Run, SiteRecord
@@ -36,7 +36,7 @@ def _drift_table(rows: Iterable[tuple[str, Any]], hostvars: Hostvars) -> Table:
     table = Table("Thay đổi thiết bị", ["Huyện", "Xã", "Điểm cầu", "Thiết bị", "Loại thay đổi", "Chi tiết"])
     kinds = {"missing": "Thiếu", "swapped": "Bị thay", "serial": "Khác số serial", "moved": "Chuyển từ điểm cầu khác"}
     for site, d in rows:
-        table.rows.append([*_where(site, hostvars), d.device, kinds[d.kind], d.text])
+        table.rows.append([*_where(site, hostvars), KIND_LABELS.get(d.device, d.device), kinds[d.kind], d.text])
     return table
 
 

@@ -43,9 +43,12 @@ def _operator(n: int) -> tuple[Column, ...]:
 
 
 def _device(kind: str, vi: str, en: str, aliases: tuple[str, ...]) -> tuple[Column, ...]:
+    lower = f"{vi[0].lower()}{vi[1:]}"
     return (
         Column(f"{kind}_model", vi, en, (f"{en} model", *aliases)),
-        Column(f"{kind}_status", f"Tình trạng {vi[0].lower()}{vi[1:]}", f"{en} status"),
+        Column(f"{kind}_status", f"Tình trạng {lower}", f"{en} status"),
+        # the unit's serial (optional): the readiness check compares it with what it finds on the PC
+        Column(f"{kind}_serial", f"Số serial {lower}", f"{en} serial", (f"Serial {lower}", f"S/N {lower}", f"{en} S/N")),
     )
 
 

@@ -87,6 +87,10 @@ class DuplicateHostnameError(RegistryProblem):
     """Two sites would get the same hostname."""
 
 
+class DuplicateSerialError(RegistryProblem):
+    """Two devices with one serial number: one unit cannot be in two rooms."""
+
+
 class InvalidBandwidthError(RegistryProblem):
     """A bandwidth is not a positive number of Mbps."""
 

@@ -16,6 +16,7 @@ from provisioner.registry.problems import (
     DeviceKindMismatchError,
     DuplicateAddressError,
     DuplicateHostnameError,
+    DuplicateSerialError,
     InvalidAddressError,
     InvalidBandwidthError,
     InvalidValueError,
@@ -84,6 +85,7 @@ class Device:
     status: str
     status_text: str
     catalog_id: str | None
+    serial: str = ""
 
 
 @dataclass(frozen=True)
@@ -183,6 +185,7 @@ class _Validator:
         self.result = Result()
         self.by_address: dict[tuple[str, int], Location] = {}
         self.by_hostname: dict[str, Location] = {}
+        self.by_serial: dict[str, Location] = {}
         self.commune_district: dict[tuple[str, str], tuple[str, Location]] = {}
 
     # -- helpers ---------------------------------------------------------
@@ -370,7 +373,26 @@ class _Validator:
                 f"move it to the {other.kind} column",
             )
             dev_id = None
-        return Device(kind, model, status, STATUSES[status][0] if status in STATUSES else status_text, dev_id)
+        serial = self.serial(row, kind)
+        return Device(kind, model, status, STATUSES[status][0] if status in STATUSES else status_text, dev_id, serial)
+
+    def serial(self, row: Row, kind: Kind) -> str:
+        serial = row.get(f"{kind}_serial").strip()
+        if not serial:
+            return ""
+        first = self.by_serial.get(serial.upper())
+        if first is not None:
+            where = f"row {first.row}" + (f" in sheet '{first.sheet}'" if first.sheet else "")
+            self.problem(
+                DuplicateSerialError,
+                row,
+                f"{kind}_serial",
+                f"serial '{serial}' is also the serial of a device on {where}",
+                "one unit cannot be in two rooms: correct the serial of one of them",
+            )
+            return ""
+        self.by_serial[serial.upper()] = row.loc(f"{kind}_serial")
+        return serial
 
     def operators(self, row: Row) -> tuple[Operator, ...]:
         found: list[Operator] = []

@@ -1,0 +1,95 @@
+"""Benchmark: `provisioner check` (the readiness check) on 20 lab sites.
+
+In one run, on one fleet (an invented province of 20 sites in two districts,
+stand-ins on Debian 13, see tests/fleet.py), each site given its registry's
+devices as a lab fixture tree:
+
+1. `provisioner check` of the 20 sites (Mitogen, as shipped), run twice: the
+   first pays for starting Mitogen's interpreters, the second is what a
+   province sees an hour before a meeting when it checks again;
+2. the same with stock SSH (`--no-mitogen`);
+3. `provisioner check` with 3 sites switched off (their PCs dark).
+
+With --converge the sites are first provisioned (site.yml), so the checks find
+ready rooms; without it they find bare PCs (client not running), which costs
+the check the same work. Target: <= 30 s for 20 sites.
+
+    python bench/check.py [--sites 20] [--converge] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from provisioner.lab import podman, sites  # noqa: E402
+from tests import fleet as fleet_mod  # noqa: E402
+
+LAB = "bench-check"
+TARGET_S = 30.0
+
+
+def timed(argv: list[str], env: dict[str, str], log: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
+    started = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, cwd=ROOT)
+    elapsed = time.perf_counter() - started
+    log.write_text(done.stdout + done.stderr)
+    return elapsed, done
+
+
+def summary(done: subprocess.CompletedProcess[str]) -> str:
+    return next((ln.strip() for ln in done.stdout.splitlines() if ln.startswith("Số điểm cầu")), done.stdout[-200:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sites", type=int, default=20)
+    parser.add_argument("--converge", action="store_true", help="provision the sites first (about 10 minutes)")
+    parser.add_argument("--keep", action="store_true", help="leave the fleet running afterwards")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bench-check-"))
+    env = {
+        **os.environ,
+        "PROVISIONER_STATE_DIR": str(work / "state"),
+        "COLUMNS": "200",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+    }
+    cli = [sys.executable, "-c", "from provisioner.cli import main; main()"]
+    print(f"starting {args.sites} lab sites (Debian 13) in lab '{LAB}'; logs in {work}")
+    fleet = fleet_mod.up(work, LAB, args.sites, "trixie")
+    check = [*cli, "check", "-i", str(fleet.province), "--lab", LAB, "--out", str(work)]
+    try:
+        if args.converge:
+            took, done = timed([*cli, "rollout", "-i", str(fleet.province), "--lab", LAB], env, work / "converge.log")
+            print(f"converge (provisioner rollout): {took:.0f} s, exit {done.returncode}")
+        figures = {}
+        for name, extra in (("first", []), ("again", []), ("stock SSH", ["--no-mitogen"])):
+            took, done = timed([*check, *extra], env, work / f"check-{name.replace(' ', '-')}.log")
+            figures[name] = took
+            print(f"provisioner check of {args.sites} sites ({name}): {took:.1f} s, exit {done.returncode}: {summary(done)}")
+        for name in fleet.sites[:3]:
+            podman.podman("stop", "-t", "2", sites.container_name(LAB, name))
+        took, done = timed(check, env, work / "check-dark.log")
+        figures["3 dark"] = took
+        print(f"provisioner check with 3 sites switched off: {took:.1f} s, exit {done.returncode}: {summary(done)}")
+        worst = max(figures.values())
+        print(
+            f"slowest check {worst:.1f} s for {args.sites} sites (target <= {TARGET_S:.0f} s): "
+            + ("met" if worst <= TARGET_S else "MISSED")
+        )
+    finally:
+        if not args.keep:
+            sites.down(LAB)
+
+
+if __name__ == "__main__":
+    main()
