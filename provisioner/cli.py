@@ -504,19 +504,23 @@ def status(
             return
         found = state.last_results(site)
         checks = state.last_checks(site)
+        ready = state.last_health(site)
         kinds = {run_id: state.run(run_id).kind for run_id in {r.run_id for r in found.values()}}
-    if not found and not checks:
+    if not found and not checks and not ready:
         out.print("no site has a result yet (converge or rollout some sites first)")
         return
-    table = Table("site", "last result", "changed", "when", "run", "failed task", "last checks", title="Sites")
-    for name in sorted(set(found) | set(checks)):
-        rec, chk = found.get(name), checks.get(name)
-        verdict = ""
+    table = Table("site", "last result", "changed", "when", "run", "failed task", "last checks", "readiness", title="Sites")
+    for name in sorted(set(found) | set(checks) | set(ready)):
+        rec, chk, health = found.get(name), checks.get(name), ready.get(name)
+        verdict = readiness = ""
         if chk:
             verdict = f"[green]pass[/] {chk.passed}" if chk.ok else f"[red]FAIL[/] {', '.join(chk.failed_checks)}"
             verdict += f" [dim]({chk.at[:16]})[/]"
+        if health:
+            word = "[green]ready[/]" if health.ok else "[magenta]dark[/]" if not health.reachable else "[red]NOT READY[/]"
+            readiness = f"{word} [dim]({health.at[:16]})[/]"
         if rec is None:
-            table.add_row(name, "", "", "", "", "", verdict)
+            table.add_row(name, "", "", "", "", "", verdict, readiness)
             continue
         table.add_row(
             name,
@@ -526,6 +530,7 @@ def status(
             f"{rec.run_id} ({kinds.get(rec.run_id, '?')})",
             reason(rec),
             verdict,
+            readiness,
         )
     out.print(table)
 

@@ -293,7 +293,7 @@ class State:
         return [s for s in sites if s not in done]
 
     def _latest(self, table: str, sites: Sequence[str] | None) -> list[sqlite3.Row]:
-        """Each site's most recent row of ``table`` (site_results or check_results), over all runs, by site."""
+        """Each site's most recent row of ``table`` (site_results, check_results, health_checks), over all runs, by site."""
         rows = self._db.execute(
             f"SELECT * FROM {table} AS t WHERE rowid ="  # noqa: S608 - the table is one of ours, never input
             f" (SELECT rowid FROM {table} WHERE site = t.site ORDER BY at DESC, rowid DESC LIMIT 1) ORDER BY site"
@@ -372,6 +372,10 @@ class State:
             ).fetchall()
         wanted = None if sites is None else set(sites)
         return [SiteCheck.from_row(dict(r)) for r in rows if wanted is None or r["site"] in wanted]
+
+    def last_health(self, sites: Sequence[str] | None = None) -> dict[str, SiteCheck]:
+        """Each site's most recent readiness check, over all runs."""
+        return {r["site"]: SiteCheck.from_row(dict(r)) for r in self._latest("health_checks", sites)}
 
     def last_run(self, kind: str) -> Run | None:
         """The latest run of a kind (check, rollout...), or None."""

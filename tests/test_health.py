@@ -253,3 +253,11 @@ def test_the_readiness_and_rollout_reports_say_who_where_and_why(tmp_path: Path)
     book = load_workbook(rollout.write_xlsx(tmp_path / "rollout.xlsx"))
     assert [r[3] for r in book["Điểm cầu"].iter_rows(min_row=2, values_only=True)] == ["Đạt", "Không kết nối"]
     assert list(book["Tổng hợp theo huyện"].iter_rows(min_row=2, values_only=True)) == [("Huyện Mẫu", 2, 1, 0, 1)]
+
+
+def test_the_same_fault_in_consecutive_checks_is_one_incident() -> None:
+    history = _history("s", ["ok", "fail", "fail", "fail", "ok", "fail", "ok", "ok"], reachable=[True] * 6 + [False, True])
+    line = summarise("s", history)
+    assert [(i.what, i.checks) for i in line.incidents] == [("Camera", 3), ("Camera", 1), ("Mất kết nối", 1)]
+    first = line.incidents[0]
+    assert first.at == history[1].at and first.until == history[3].at and first.cause == "hỏng"

@@ -66,7 +66,14 @@ def run(
     """Check the chosen sites once."""
     hostvars = inventory_hosts(chosen.sources)
     expected = chosen.hosts or sorted(inventory_hosts(chosen.sources, chosen.limit))
+    # always in check mode: whatever the playbook holds, Ansible itself keeps the run from changing a site
     result = run_playbook(
-        "check.yml", chosen.sources, limit=chosen.limit, forks=max(1, min(50, len(expected))), progress=progress, mitogen=mitogen
+        "check.yml",
+        chosen.sources,
+        limit=chosen.limit,
+        check=True,
+        forks=max(1, min(50, len(expected))),
+        progress=progress,
+        mitogen=mitogen,
     )
     return CheckRun(weigh(expected, result, hostvars, limits=limits), hostvars)

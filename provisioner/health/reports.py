@@ -88,7 +88,7 @@ def survey(result: Survey, hostvars: Hostvars, province: str = "") -> Report:
             "Số sự cố",
         ],
     )
-    incidents = Table("Sự cố", ["Huyện", "Xã", "Điểm cầu", "Thời gian", "Thiết bị", "Nguyên nhân"])
+    incidents = Table("Sự cố", ["Huyện", "Xã", "Điểm cầu", "Từ", "Đến", "Số lần kiểm tra", "Thiết bị", "Nguyên nhân"])
     lines_by_site = {s.site: s for s in result.sites}
     for names in _districts(lines_by_site, hostvars).values():
         for name in names:
@@ -96,7 +96,9 @@ def survey(result: Survey, hostvars: Hostvars, province: str = "") -> Report:
             row: list[Cell] = [*_where(name, hostvars), *(s.statuses[c] for c in CLASSES), s.overall]
             row += [s.checks, s.dark, len(s.incidents)]
             sites.rows.append(row)
-            incidents.rows.extend([*_where(name, hostvars), local_time(i.at), i.what, i.cause] for i in s.incidents)
+            incidents.rows.extend(
+                [*_where(name, hostvars), local_time(i.at), local_time(i.until), i.checks, i.what, i.cause] for i in s.incidents
+            )
     never, dark = result.never_seen, result.dark_at_check_time
     lines = [
         f"Năm {result.year}{' — ' + province if province else ''}. Số liệu lấy từ các lần kiểm tra tự động trong năm.",

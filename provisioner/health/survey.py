@@ -32,11 +32,18 @@ class Thresholds:
     unstable_share: float = 0.05  # a class failing in more than this share of the period's checks is unstable
 
 
-@dataclass(frozen=True)
+DARK = "Mất kết nối"
+
+
+@dataclass
 class Incident:
+    """A fault over consecutive checks: one class failing for one cause (or the site dark), first to last seen."""
+
     at: str
-    what: str  # a class label, or "Mất kết nối"
+    what: str  # a class label, or DARK
     cause: str
+    until: str = ""
+    checks: int = 1
 
 
 @dataclass
@@ -76,16 +83,31 @@ def summarise(site: str, history: Iterable[SiteCheck], thresholds: Thresholds | 
         out.statuses[cls] = _status([c.classes[cls].status for c in checks if cls in c.classes], th)
     ranked = [s for s in out.statuses.values() if s in _RANK]
     out.overall = min(ranked, key=_RANK.__getitem__) if ranked else NEVER
-    for c in checks:
-        if not c.reachable:
-            out.incidents.append(Incident(c.at, "Mất kết nối", c.error))
-            continue
-        for cls, verdict in c.classes.items():
-            if verdict.status == "fail":
-                out.incidents.append(Incident(c.at, CLASS_LABELS[cls], "; ".join(verdict.causes)))
+    out.incidents = _incidents(checks)
     reached = [c for c in checks if c.reachable]
     out.drift = reached[-1].drift if reached else ()
     return out
+
+
+def _incidents(checks: list[SiteCheck]) -> list[Incident]:
+    """Failed checks grouped into incidents: the same fault in consecutive checks is one incident."""
+    found: list[Incident] = []
+    ongoing: dict[str, Incident] = {}
+    for c in checks:
+        if c.reachable:
+            failing = {CLASS_LABELS[k]: "; ".join(v.causes) for k, v in c.classes.items() if v.status == "fail"}
+            looked_at = {DARK, *(CLASS_LABELS[k] for k in c.classes)}
+        else:  # a dark check says nothing of the devices: their incidents go on
+            failing, looked_at = {DARK: c.error}, {DARK}
+        for what in [w for w in ongoing if w in looked_at and failing.get(w) != ongoing[w].cause]:
+            del ongoing[what]
+        for what, cause in failing.items():
+            if what in ongoing:
+                ongoing[what].until, ongoing[what].checks = c.at, ongoing[what].checks + 1
+            else:
+                ongoing[what] = Incident(c.at, what, cause, c.at)
+                found.append(ongoing[what])
+    return found
 
 
 @dataclass
