@@ -202,11 +202,12 @@ def _drift(s: _Site, index: Mapping[str, tuple[str, str]], names: Mapping[str, s
         if not found and others:
             seen = others[0]
             model = names.get(seen["id"]) or _seen(seen)
-            out.append(Drift("swapped", kind, f"{label}: thấy {model} thay cho {_label(expected)} theo sổ đăng ký"))
+            unit = f" (số serial {seen['serial']})" if seen.get("serial") else ""
+            out.append(Drift("swapped", kind, f"{label}: thấy {model}{unit} thay cho {_label(expected)} theo sổ đăng ký"))
         elif not found and (kind == "camera" or expected.get("usb")):
             out.append(Drift("missing", kind, f"{label} {_label(expected)}: không thấy trên máy"))
         registered = str(expected.get("serial") or "").strip().upper()
-        for dev in found or others:
+        for dev in found:  # a unit of the registry's model: is it the registry's unit?
             serial = str(dev.get("serial") or "").strip().upper()
             if registered and serial and serial != registered:
                 out.append(Drift("serial", kind, f"{label}: số serial {serial} khác sổ đăng ký ({registered})"))
