@@ -20,29 +20,21 @@ the check the same work. Target: <= 30 s for 20 sites.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchlib import CLI, environment, timed  # noqa: E402
 
 from provisioner.lab import podman, sites  # noqa: E402
 from tests import fleet as fleet_mod  # noqa: E402
 
 LAB = "bench-check"
 TARGET_S = 30.0
-
-
-def timed(argv: list[str], env: dict[str, str], log: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
-    started = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, cwd=ROOT)
-    elapsed = time.perf_counter() - started
-    log.write_text(done.stdout + done.stderr)
-    return elapsed, done
 
 
 def summary(done: subprocess.CompletedProcess[str]) -> str:
@@ -57,13 +49,8 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-check-"))
-    env = {
-        **os.environ,
-        "PROVISIONER_STATE_DIR": str(work / "state"),
-        "COLUMNS": "200",
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-    }
-    cli = [sys.executable, "-c", "from provisioner.cli import main; main()"]
+    env = environment(work)
+    cli = CLI
     print(f"starting {args.sites} lab sites (Debian 13) in lab '{LAB}'; logs in {work}")
     fleet = fleet_mod.up(work, LAB, args.sites, "trixie")
     check = [*cli, "check", "-i", str(fleet.province), "--lab", LAB, "--out", str(work)]

@@ -19,16 +19,15 @@ stock; verify <= 60 s.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from benchlib import CLI, environment, timed  # noqa: E402
 
 from provisioner import targets  # noqa: E402
 from provisioner.lab import sites  # noqa: E402
@@ -49,14 +48,6 @@ STOCK = {
 }
 
 
-def timed(argv: list[str], env: dict[str, str], log: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
-    started = time.perf_counter()
-    done = subprocess.run(argv, capture_output=True, text=True, env=env, check=False, cwd=ROOT)
-    elapsed = time.perf_counter() - started
-    log.write_text(done.stdout + done.stderr)
-    return elapsed, done
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=20)
@@ -64,13 +55,8 @@ def main() -> None:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-rollout-"))
-    env = {
-        **os.environ,
-        "PROVISIONER_STATE_DIR": str(work / "state"),
-        "COLUMNS": "200",
-        "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
-    }
-    cli = [sys.executable, "-c", "from provisioner.cli import main; main()"]
+    env = environment(work)
+    cli = CLI
     print(f"starting {args.sites} lab sites (Debian 13) in lab '{LAB}'; logs in {work}")
     fleet = fleet_mod.up(work, LAB, args.sites, "trixie")
     try:

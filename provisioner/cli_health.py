@@ -16,6 +16,7 @@ from provisioner.errors import ConfigError
 if TYPE_CHECKING:
     from provisioner.health.evaluate import SiteCheck
     from provisioner.health.tables import Report
+    from provisioner.state import Run, State
 
 report_app = typer.Typer(help="Reports in Vietnamese (HTML and XLSX) from the state database.", no_args_is_help=True)
 
@@ -98,6 +99,16 @@ def check(
         raise typer.Exit(1)
 
 
+def _chosen_run(state: State, kind: str, run_id: str | None) -> Run:
+    """The run a report is about: the one named, which must be of ``kind``, or the latest of that kind."""
+    run = state.run(run_id) if run_id else state.last_run(kind)
+    if run is None:
+        raise ConfigError(f"no {kind} has run yet", hint=f"run: provisioner {kind}")
+    if run.kind != kind:
+        raise ConfigError(f"run {run.id} is a {run.kind}, not a {kind}", hint="list runs with: provisioner status --runs")
+    return run
+
+
 @report_app.command("readiness")
 def report_readiness(
     run_id: Annotated[str | None, typer.Argument(help="The check run (default: the latest).")] = None,
@@ -110,11 +121,7 @@ def report_readiness(
     from provisioner.state import State
 
     with State() as state:
-        run = state.run(run_id) if run_id else state.last_run("check")
-        if run is None:
-            raise ConfigError("no check has run yet", hint="run: provisioner check")
-        if run.kind != "check":
-            raise ConfigError(f"run {run.id} is a {run.kind}, not a check", hint="list runs with: provisioner status --runs")
+        run = _chosen_run(state, "check", run_id)
         checks = state.health(run_id=run.id)
     report = reports.readiness(run, checks, _hostvars(inventory, lab))
     out.print("\n".join(report.lines))
@@ -167,9 +174,7 @@ def report_rollout(
     from provisioner.state import State
 
     with State() as state:
-        run = state.run(run_id) if run_id else state.last_run("rollout")
-        if run is None:
-            raise ConfigError("no rollout has run yet", hint="run: provisioner rollout")
+        run = _chosen_run(state, "rollout", run_id)
         results = state.results(run.id)
     report = reports.rollout(run, results, _hostvars(inventory, lab))
     out.print("\n".join(report.lines))
