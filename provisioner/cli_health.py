@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from provisioner import paths
-from provisioner.cliopts import DistrictOpt, InventoryOpt, LabOpt, MitogenOpt, _named, _pattern, _say, out
+from provisioner.cliopts import DistrictOpt, InventoryOpt, LabOpt, _named, _pattern, _say, out
 from provisioner.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -68,7 +68,9 @@ def check(
     lab: LabOpt = None,
     district: DistrictOpt = None,
     site: SiteOpt = None,
-    mitogen: MitogenOpt = None,
+    mitogen: Annotated[
+        bool, typer.Option("--mitogen/--no-mitogen", help="Run through Mitogen (off: for one task a site it is slower).")
+    ] = False,
     folder: OutOpt = None,
 ) -> None:
     """Before a meeting: is each room ready? Devices, client, meeting servers, clock, disk, memory (read-only).
