@@ -68,11 +68,9 @@ def main() -> None:
         took, done = timed(check, env, work / "check-dark.log")
         figures["3 dark"] = took
         print(f"provisioner check with 3 sites switched off: {took:.1f} s, exit {done.returncode}: {summary(done)}")
-        worst = max(figures.values())
-        print(
-            f"slowest check {worst:.1f} s for {args.sites} sites (target <= {TARGET_S:.0f} s): "
-            + ("met" if worst <= TARGET_S else "MISSED")
-        )
+        worst = max(v for k, v in figures.items() if k != "Mitogen")
+        verdict = "met" if worst <= TARGET_S else "MISSED"
+        print(f"slowest check as shipped {worst:.1f} s for {args.sites} sites (target <= {TARGET_S:.0f} s): {verdict}")
     finally:
         if not args.keep:
             sites.down(LAB)
