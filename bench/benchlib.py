@@ -5,8 +5,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from tests.fleet import Fleet
 
 ROOT = Path(__file__).resolve().parent.parent
 #: The CLI as the benchmarks run it: this interpreter, this checkout.
@@ -30,3 +35,12 @@ def timed(argv: list[str], env: dict[str, str], log: Path) -> tuple[float, subpr
     elapsed = time.perf_counter() - started
     log.write_text(done.stdout + done.stderr)
     return elapsed, done
+
+
+def start_fleet(prefix: str, lab: str, count: int) -> tuple[Path, dict[str, str], Fleet]:
+    """A work folder, the environment to run the CLI in, and ``count`` stand-ins (Debian 13) of an invented province."""
+    from tests import fleet as fleet_mod
+
+    work = Path(tempfile.mkdtemp(prefix=f"{prefix}-"))
+    print(f"starting {count} lab sites (Debian 13) in lab '{lab}'; logs in {work}")
+    return work, environment(work), fleet_mod.up(work, lab, count, "trixie")

@@ -22,16 +22,14 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchlib import CLI, environment, timed  # noqa: E402
+from benchlib import CLI, start_fleet, timed  # noqa: E402
 
 from provisioner.lab import podman, sites  # noqa: E402
-from tests import fleet as fleet_mod  # noqa: E402
 
 LAB = "bench-check"
 TARGET_S = 30.0
@@ -48,11 +46,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the fleet running afterwards")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="bench-check-"))
-    env = environment(work)
+    work, env, fleet = start_fleet("bench-check", LAB, args.sites)
     cli = CLI
-    print(f"starting {args.sites} lab sites (Debian 13) in lab '{LAB}'; logs in {work}")
-    fleet = fleet_mod.up(work, LAB, args.sites, "trixie")
     check = [*cli, "check", "-i", str(fleet.province), "--lab", LAB, "--out", str(work)]
     try:
         if args.converge:

@@ -21,18 +21,16 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchlib import CLI, environment, timed  # noqa: E402
+from benchlib import CLI, start_fleet, timed  # noqa: E402
 
 from provisioner import targets  # noqa: E402
 from provisioner.lab import sites  # noqa: E402
 from provisioner.state import State  # noqa: E402
-from tests import fleet as fleet_mod  # noqa: E402
 
 LAB = "bench-fleet"
 TARGET_RATIO = 5.0
@@ -54,11 +52,8 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="leave the fleet running afterwards")
     args = parser.parse_args()
 
-    work = Path(tempfile.mkdtemp(prefix="bench-rollout-"))
-    env = environment(work)
+    work, env, fleet = start_fleet("bench-rollout", LAB, args.sites)
     cli = CLI
-    print(f"starting {args.sites} lab sites (Debian 13) in lab '{LAB}'; logs in {work}")
-    fleet = fleet_mod.up(work, LAB, args.sites, "trixie")
     try:
         chosen = targets.resolve([fleet.province], LAB, None)
         first, done = timed([*cli, "rollout", "-i", str(fleet.province), "--lab", LAB], env, work / "first.log")
