@@ -34,11 +34,9 @@ def _hostvars(inventory: list[Path] | None, lab: str | None, pattern: str | None
     """The sites' variables (names, districts, devices) from ``-i``/``--lab``; nothing when there is no inventory."""
     from provisioner import targets
 
-    chosen = targets.resolve(inventory, lab, pattern) if inventory or lab else None
-    if chosen is None:
-        chosen = targets.resolve(None, None, pattern)
-        if not all(s.exists() for s in chosen.sources):
-            return {}
+    chosen = targets.resolve(inventory, lab, pattern)
+    if not (inventory or lab) and not all(s.exists() for s in chosen.sources):
+        return {}  # no -i, and no lab inventory either
     found = targets.inventory_hosts(chosen.sources, chosen.limit)
     return {h: found[h] for h in (chosen.hosts or found) if h in found}
 
