@@ -370,6 +370,9 @@ def rollout(
         def converge_batch(sites: list[str]) -> dict[str, rollout_mod.Outcome]:
             _say(f"converging {len(sites)} site(s): {', '.join(sites)}")
             board.batch_started(sites)
+            replay = rollout_mod.replay_sites(state, run_id, sites, resumed=resume is not None)
+            if replay:
+                _say(f"the last converge of {', '.join(replay)} did not finish: their services are restarted too")
             done = run_playbook(
                 "site.yml",
                 chosen.sources,
@@ -377,6 +380,7 @@ def rollout(
                 tags=tags,
                 check=check,
                 diff=diff,
+                extravars={"provisioner_replay_handlers": replay} if replay else None,
                 progress=board.event,
                 mitogen=mitogen,
             )

@@ -151,6 +151,19 @@ def run(
     return report
 
 
+def replay_sites(state: State, run_id: str, sites: Sequence[str], *, resumed: bool) -> list[str]:
+    """The ``sites`` whose handlers a converge must run again, whatever it changes (``site.yml`` replays them).
+
+    A converge that failed, lost its site or was interrupted may have written
+    settings whose services were never restarted; the next converge finds the
+    settings in place and notifies nothing. So: a site whose latest result is
+    failed or unreachable, and in a resumed run, a site it has no result for.
+    """
+    latest = state.last_results(sites)
+    in_run = state.results(run_id)
+    return [s for s in sites if (s in latest and latest[s].status in ("failed", "unreachable")) or (resumed and s not in in_run)]
+
+
 def _converge(state: State, run_id: str, wave: WaveReport, sites: list[str], converge: ConvergeBatch, *, attempt: int) -> None:
     found = converge(sites)
     results = {s: found.get(s) or Outcome("failed", message="the converge gave no result for this site") for s in sites}

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from provisioner.errors import ConfigError
-from provisioner.rollout import EXIT_PARTIAL, EXIT_STOPPED, EXIT_SUCCESS, Outcome, Policy, Wave, run
+from provisioner.rollout import EXIT_PARTIAL, EXIT_STOPPED, EXIT_SUCCESS, Outcome, Policy, Wave, replay_sites, run
 from provisioner.state import SiteRecord, State
 
 
@@ -124,6 +124,25 @@ def test_a_resumed_run_converges_only_what_has_not_succeeded(state: State) -> No
     assert report.exit_code == EXIT_SUCCESS
     assert report.waves[0].results["a-01"].status == "changed"
     assert state.pending(run_id, sites("a", 3) + sites("b", 1)) == []
+
+
+def test_sites_whose_last_converge_did_not_finish_get_their_handlers_replayed(state: State) -> None:
+    """Failed or unreachable last time (in any run), or left unfinished by the run being resumed."""
+    older = state.begin_run("rollout")
+    state.record(
+        [
+            SiteRecord(older, "failed-before", "failed", wave="a"),
+            SiteRecord(older, "dark-before", "unreachable", wave="a"),
+            SiteRecord(older, "fine", "changed", wave="a"),
+            SiteRecord(older, "mended", "failed", wave="a"),
+        ]
+    )
+    run_id = state.begin_run("rollout")
+    state.record([SiteRecord(run_id, "mended", "ok", wave="a"), SiteRecord(run_id, "fine", "ok", wave="a")])
+    everyone = ["failed-before", "dark-before", "fine", "mended", "killed-mid-run"]
+    assert replay_sites(state, run_id, everyone, resumed=False) == ["failed-before", "dark-before"]
+    # resumed: a site with no result in the run may have been killed while its handlers ran
+    assert replay_sites(state, run_id, everyone, resumed=True) == ["failed-before", "dark-before", "killed-mid-run"]
 
 
 def test_the_example_province_rolls_out_one_wave_per_district() -> None:
