@@ -14,6 +14,7 @@ Both re-converges must change nothing. Targets: rollout >= 5x faster than
 stock; verify <= 60 s.
 
     python bench/rollout.py [--sites 20] [--keep]
+    python bench/rollout.py --on WORK   # again, on the fleet a --keep run left (its work folder)
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchlib import CLI, start_fleet, timed  # noqa: E402
+from benchlib import CLI, environment, start_fleet, timed  # noqa: E402
 
 from provisioner import targets  # noqa: E402
 from provisioner.lab import sites  # noqa: E402
@@ -50,16 +51,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sites", type=int, default=20)
     parser.add_argument("--keep", action="store_true", help="leave the fleet running afterwards")
+    parser.add_argument("--on", type=Path, metavar="WORK", help="the work folder of a kept fleet: time it again, as it is")
     args = parser.parse_args()
 
-    work, env, fleet = start_fleet("bench-rollout", LAB, args.sites)
+    if args.on:
+        work, env, args.keep = args.on, environment(args.on), True
+        province = next((args.on / "inventories").iterdir())
+    else:
+        work, env, fleet = start_fleet("bench-rollout", LAB, args.sites)
+        province = fleet.province
     cli = CLI
     try:
-        chosen = targets.resolve([fleet.province], LAB, None)
-        first, done = timed([*cli, "rollout", "-i", str(fleet.province), "--lab", LAB], env, work / "first.log")
-        print(f"first converge (provisioner rollout, fresh sites): {first:.0f} s, exit {done.returncode}")
-        if done.returncode != 0:
-            sys.exit(f"the first converge failed: see {work / 'first.log'}")
+        chosen = targets.resolve([province], LAB, None)
+        if not args.on:
+            first, done = timed([*cli, "rollout", "-i", str(province), "--lab", LAB], env, work / "first.log")
+            print(f"first converge (provisioner rollout, fresh sites): {first:.0f} s, exit {done.returncode}")
+            if done.returncode != 0:
+                sys.exit(f"the first converge failed: see {work / 'first.log'}")
 
         inv = [a for src in chosen.sources for a in ("-i", str(src))]
         stock_argv = ["ansible-playbook", *inv, "--limit", chosen.limit or LAB, "playbooks/site.yml"]
@@ -70,7 +78,7 @@ def main() -> None:
             f"stock ansible-playbook (forks 5, no pipelining, linear): {stock:.1f} s, exit {done.returncode}, changed {changed}"
         )
 
-        ours, done = timed([*cli, "rollout", "-i", str(fleet.province), "--lab", LAB], env, work / "rollout.log")
+        ours, done = timed([*cli, "rollout", "-i", str(province), "--lab", LAB], env, work / "rollout.log")
         with State(work / "state" / "provisioner.sqlite") as state:
             ours_changed = sum(r.changed for r in state.results(state.runs()[0].id).values())
         print(
@@ -78,9 +86,9 @@ def main() -> None:
             f"exit {done.returncode}, changed {ours_changed}"
         )
 
-        checked, done = timed([*cli, "verify", "-i", str(fleet.province), "--lab", LAB], env, work / "verify.log")
+        checked, done = timed([*cli, "verify", "-i", str(province), "--lab", LAB], env, work / "verify.log")
         verdict = next((ln for ln in done.stdout.splitlines() if ln.startswith("verify ")), done.stdout[-300:])
-        print(f"provisioner verify of {args.sites} sites: {checked:.1f} s, exit {done.returncode}: {verdict}")
+        print(f"provisioner verify of {len(chosen.hosts or [])} sites: {checked:.1f} s, exit {done.returncode}: {verdict}")
 
         ratio = stock / ours
         print(
