@@ -370,7 +370,8 @@ def rollout(
         def converge_batch(sites: list[str]) -> dict[str, rollout_mod.Outcome]:
             _say(f"converging {len(sites)} site(s): {', '.join(sites)}")
             board.batch_started(sites)
-            replay = rollout_mod.replay_sites(state, run_id, sites, resumed=resume is not None)
+            # site.yml replays handlers on full converges only (a --tags run may not have installed what they restart)
+            replay = [] if tags else rollout_mod.replay_sites(state, run_id, sites, resumed=resume is not None)
             if replay:
                 _say(f"the last converge of {', '.join(replay)} did not finish: their services are restarted too")
             done = run_playbook(
