@@ -270,6 +270,14 @@ def verify(
     site: Annotated[str | None, typer.Option("--site", "-s", help="Only these sites (Ansible pattern).")] = None,
     workers: Annotated[int, typer.Option("--workers", "-j", help="Checks run at once (one SSH connection per site).")] = 8,
     junit: Annotated[Path | None, typer.Option("--junit", help="Where to write the JUnit XML.")] = None,
+    full: Annotated[
+        bool,
+        typer.Option(
+            "--full",
+            help="Also run the checks that interrupt the room for a moment (kill the client to see it come back, "
+            "blank the screen, switch the speaker, run the integrity scan): not while a meeting is on.",
+        ),
+    ] = False,
     print_only: Annotated[bool, typer.Option("--print", help="Print the command that would run, and stop.")] = False,
 ) -> None:
     """Run the packaged site checks over SSH, record each site's result, say which sites pass."""
@@ -281,18 +289,25 @@ def verify(
     if print_only:
         junit_path = junit or paths.state_dir() / "verify" / "junit.xml"
         inv = ",".join(str(s) for s in chosen.sources)
-        argv = verify_mod.pytest_argv(junit_path, chosen.limit, workers, chosen.hosts)
+        argv = verify_mod.pytest_argv(junit_path, chosen.limit, workers, chosen.hosts, full=full)
         out.print(f"ANSIBLE_INVENTORY={shlex.quote(inv)} {shlex.join(argv)}", soft_wrap=True)
         return
     expected = chosen.hosts or sorted(targets.inventory_hosts(chosen.sources, chosen.limit))
     if not expected:
         raise ConfigError("no site matches", hint="check --district and --site against the inventory")
     with State() as state:
-        run_id = state.begin_run("verify", {"inventory": _named(inventory), "lab": lab, "limit": chosen.limit})
-        _say(f"verify run {run_id}: checking {len(expected)} site(s), {workers} check(s) at a time")
+        run_id = state.begin_run("verify", {"inventory": _named(inventory), "lab": lab, "limit": chosen.limit, "full": full})
+        what = "every check" if full else "the checks safe during a meeting (--full for all)"
+        _say(f"verify run {run_id}: checking {len(expected)} site(s), {what}, {workers} at a time")
         with state.running(run_id):
             result = verify_mod.run_checks(
-                chosen.sources, limit=chosen.limit, hosts=chosen.hosts, workers=workers, junit=junit, expected=expected
+                chosen.sources,
+                limit=chosen.limit,
+                hosts=chosen.hosts,
+                workers=workers,
+                junit=junit,
+                expected=expected,
+                full=full,
             )
         state.record_checks(verify_mod.records(run_id, result))
         state.finish_run(run_id, "succeeded" if result.ok else "failed")
@@ -374,6 +389,8 @@ def rollout(
             replay = [] if tags else rollout_mod.replay_sites(state, run_id, sites, resumed=resume is not None)
             if replay:
                 _say(f"the last converge of {', '.join(replay)} did not finish: their services are restarted too")
+            if not check:
+                state.started(run_id, sites)
             done = run_playbook(
                 "site.yml",
                 chosen.sources,
@@ -469,7 +486,7 @@ def reimage(
             got = result.sites.get(site_name) or SiteResult(site_name, failed=1, message="the converge gave no result")
             state.record(_records(run_id, [got]))
             _say(f"checking {site_name}")
-            checked = verify_mod.run_checks(chosen.sources, hosts=[site_name], workers=4, expected=[site_name])
+            checked = verify_mod.run_checks(chosen.sources, hosts=[site_name], workers=4, expected=[site_name], full=True)
             state.record_checks(verify_mod.records(run_id, checked))
             mine = checked.sites.get(site_name)
             summary = reimage_mod.Summary(

@@ -157,11 +157,18 @@ def replay_sites(state: State, run_id: str, sites: Sequence[str], *, resumed: bo
     A converge that failed, lost its site or was interrupted may have written
     settings whose services were never restarted; the next converge finds the
     settings in place and notifies nothing. So: a site whose latest result is
-    failed or unreachable, and in a resumed run, a site it has no result for.
+    failed or unreachable; a site whose latest converge began and gave no
+    result (in any run, resumed or abandoned); and in a resumed run, a site it
+    has no result for (runs recorded before starts were).
     """
     latest = state.last_results(sites)
     in_run = state.results(run_id)
-    return [s for s in sites if (s in latest and latest[s].status in ("failed", "unreachable")) or (resumed and s not in in_run)]
+    unfinished = set(state.unfinished(sites))
+    return [
+        s
+        for s in sites
+        if (s in latest and latest[s].status in ("failed", "unreachable")) or s in unfinished or (resumed and s not in in_run)
+    ]
 
 
 def _converge(state: State, run_id: str, wave: WaveReport, sites: list[str], converge: ConvergeBatch, *, attempt: int) -> None:

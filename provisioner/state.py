@@ -24,7 +24,7 @@ from provisioner import paths
 from provisioner.errors import StateError
 from provisioner.health.evaluate import SiteCheck
 
-SCHEMA_VERSION = 3  # 2: check_results; 3: health_checks
+SCHEMA_VERSION = 4  # 2: check_results; 3: health_checks; 4: site_starts
 FINISHED = ("ok", "changed")
 
 _SCHEMA = """
@@ -76,6 +76,13 @@ CREATE TABLE IF NOT EXISTS health_checks (
     facts       TEXT NOT NULL DEFAULT '{}',
     at          TEXT NOT NULL
 );
+-- a converge of a site begins: one without a result after it in its run never finished
+CREATE TABLE IF NOT EXISTS site_starts (
+    run_id      TEXT NOT NULL REFERENCES runs(id),
+    site        TEXT NOT NULL,
+    at          TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS site_starts_by_site ON site_starts (site, at);
 CREATE INDEX IF NOT EXISTS health_checks_by_site ON health_checks (site, at);
 CREATE INDEX IF NOT EXISTS health_checks_by_run ON health_checks (run_id);
 CREATE INDEX IF NOT EXISTS check_results_by_site ON check_results (site, at);
@@ -281,6 +288,22 @@ class State:
                     for r in records
                 ],
             )
+
+    def started(self, run_id: str, sites: Sequence[str]) -> None:
+        """Mark the converge of ``sites`` begun in a run (their results, when they come, close it)."""
+        at = now()
+        with self._transaction() as db:
+            db.executemany("INSERT INTO site_starts (run_id, site, at) VALUES (?, ?, ?)", [(run_id, s, at) for s in sites])
+
+    def unfinished(self, sites: Sequence[str]) -> list[str]:
+        """The ``sites`` whose latest converge began and never gave a result (the controller was killed, the run abandoned)."""
+        rows = self._db.execute(
+            "SELECT DISTINCT s.site FROM site_starts AS s"
+            " WHERE s.rowid = (SELECT rowid FROM site_starts WHERE site = s.site ORDER BY at DESC, rowid DESC LIMIT 1)"
+            " AND NOT EXISTS (SELECT 1 FROM site_results AS r WHERE r.run_id = s.run_id AND r.site = s.site AND r.at >= s.at)"
+        ).fetchall()
+        found = {r["site"] for r in rows}
+        return [s for s in sites if s in found]
 
     def results(self, run_id: str) -> dict[str, SiteRecord]:
         """Each site's latest result in a run."""

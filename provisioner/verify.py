@@ -44,8 +44,17 @@ class VerifyResult:
         return self.returncode == 0 and all(s.ok for s in self.sites.values())
 
 
-def pytest_argv(junit: Path, limit: str | None = None, workers: int = 4, hosts: list[str] | None = None) -> list[str]:
-    """The exact command ``verify`` runs (also shown by ``verify --print``); the inventory comes from :func:`env`."""
+#: The checks left out unless asked for: each interrupts the room for a moment (see the checks' pytest.ini).
+DISRUPTIVE = "disruptive"
+
+
+def pytest_argv(
+    junit: Path, limit: str | None = None, workers: int = 4, hosts: list[str] | None = None, *, full: bool = False
+) -> list[str]:
+    """The exact command ``verify`` runs (also shown by ``verify --print``); the inventory comes from :func:`env`.
+
+    Without ``full``, the disruptive checks are left out, so a verify is safe while a meeting is on.
+    """
     spec = ",".join(f"ansible://{h}" for h in hosts) if hosts else f"ansible://{limit or 'all'}"
     argv = [
         sys.executable,
@@ -60,6 +69,8 @@ def pytest_argv(junit: Path, limit: str | None = None, workers: int = 4, hosts: 
         "--no-header",
         "-rfE",
     ]
+    if not full:
+        argv += ["-m", f"not {DISRUPTIVE}"]
     if workers > 1:
         argv += ["-n", str(workers)]
     return argv
@@ -82,6 +93,7 @@ def run_checks(
     workers: int = 4,
     junit: Path | None = None,
     expected: Sequence[str] = (),
+    full: bool = False,
 ) -> VerifyResult:
     """Run every site check against the sites of ``sources``, ``workers`` checks at a time.
 
@@ -98,7 +110,7 @@ def run_checks(
     Path("~/.ansible/cp").expanduser().mkdir(parents=True, exist_ok=True)
     junit.unlink(missing_ok=True)
     done = subprocess.run(
-        pytest_argv(junit, limit, workers, hosts),
+        pytest_argv(junit, limit, workers, hosts, full=full),
         cwd=paths.project_root(),
         env=env(sources),
         capture_output=True,

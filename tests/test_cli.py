@@ -45,6 +45,27 @@ def test_verify_print_shows_the_command() -> None:
     assert "provisioner/checks" in done.stdout
 
 
+def test_verify_leaves_the_checks_that_interrupt_a_meeting_to_full() -> None:
+    quick = run("verify", "--print", "-i", "inventories/bac-giang", "--site", "site01")
+    full = run("verify", "--print", "--full", "-i", "inventories/bac-giang", "--site", "site01")
+    assert "-m 'not disruptive'" in quick.stdout, quick.stdout
+    assert "disruptive" not in full.stdout, full.stdout
+    collect = ["--collect-only", "-q", "-m", "disruptive", "--hosts=local://"]
+    listed = subprocess.run(
+        [sys.executable, "-m", "pytest", "provisioner/checks", "-c", "provisioner/checks/pytest.ini", *collect],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    names = {ln.split("::")[1].split("[")[0] for ln in listed.splitlines() if "::" in ln}
+    assert names == {
+        "test_the_client_comes_back_when_it_exits",
+        "test_the_screen_sleeps_only_outside_meeting_hours",
+        "test_plugging_the_device_in_makes_it_the_default_again",
+        "test_tampering_with_system_files_is_found",
+    }
+
+
 def test_status_shows_each_sites_last_result_and_the_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PROVISIONER_STATE_DIR", str(tmp_path))
     with State() as state:

@@ -74,7 +74,7 @@ def test_converge_verify_then_a_broken_site_fails_its_checks(lab: sites.Lab) -> 
     again = run_playbook("site.yml", [lab.inventory])
     assert {s.changed for s in again.sites.values()} == {0}, "second converge changed something"
 
-    checked = run_checks([lab.inventory], workers=2)
+    checked = run_checks([lab.inventory], workers=2, full=True)
     assert checked.ok, {s.site: s.failed for s in checked.sites.values()}
     assert sorted(checked.sites) == sorted(s.name for s in lab.sites)
 

@@ -145,6 +145,21 @@ def test_sites_whose_last_converge_did_not_finish_get_their_handlers_replayed(st
     assert replay_sites(state, run_id, everyone, resumed=True) == ["failed-before", "dark-before", "killed-mid-run"]
 
 
+def test_a_site_whose_converge_began_and_never_ended_is_replayed_in_any_later_run(state: State) -> None:
+    """The controller killed mid-converge, the run abandoned: the site's earlier success does not hide it."""
+    older = state.begin_run("rollout")
+    state.record([SiteRecord(older, "cut-off", "changed", wave="a"), SiteRecord(older, "fine", "ok", wave="a")])
+    abandoned = state.begin_run("rollout")
+    state.started(abandoned, ["cut-off", "fine"])
+    state.record([SiteRecord(abandoned, "fine", "ok", wave="a")])  # cut-off: killed before its result came
+    fresh = state.begin_run("rollout")
+    assert state.unfinished(["cut-off", "fine", "never-seen"]) == ["cut-off"]
+    assert replay_sites(state, fresh, ["cut-off", "fine"], resumed=False) == ["cut-off"]
+    state.started(fresh, ["cut-off"])
+    state.record([SiteRecord(fresh, "cut-off", "changed", wave="a")])
+    assert replay_sites(state, state.begin_run("rollout"), ["cut-off", "fine"], resumed=False) == []
+
+
 def test_the_example_province_rolls_out_one_wave_per_district() -> None:
     from provisioner import targets
 

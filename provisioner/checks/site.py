@@ -100,6 +100,24 @@ class Site:
         return str(Path("~/.ssh/known_hosts").expanduser())
 
 
+def installed(host: Any, names: list[str]) -> set[str]:
+    """Which of ``names`` are installed packages, asked in one round trip (a check asks for many)."""
+    if not names:
+        return set()
+    listed = host.run("dpkg-query -W -f '${Package} ${db:Status-Status}\\n' " + " ".join(map(shlex.quote, names))).stdout
+    return {ln.split()[0] for ln in listed.splitlines() if ln.endswith(" installed")}
+
+
+def enabled_states(host: Any, units: list[str]) -> dict[str, str]:
+    """What ``systemctl is-enabled`` says of each unit, in one round trip."""
+    if not units:
+        return {}
+    script = 'for u in "$@"; do printf "%s %s\\n" "$u" "$(systemctl is-enabled "$u" 2>/dev/null || true)"; done'
+    listed = host.run(f"sh -c {shlex.quote(script)} - " + " ".join(map(shlex.quote, units))).stdout
+    said = dict(ln.partition(" ")[::2] for ln in listed.splitlines())
+    return {unit: said.get(unit, "").strip() for unit in units}
+
+
 def in_user_session(host: Any, user: str, command: str, *, wayland: bool = False) -> Any:
     """Run ``command`` on the site as ``user``, inside its session: its runtime folder, and its Wayland display if asked."""
     uid = host.check_output(f"id -u {user}")
