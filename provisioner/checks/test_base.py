@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from provisioner.checks.site import Site
+from provisioner.checks.site import Site, as_root
 from provisioner.checks.sshprobe import probe_auth
 
 pytestmark = pytest.mark.base
@@ -83,7 +83,7 @@ def test_password_login_is_refused(site: Site, who: str) -> None:
 
 
 def test_sshd_effective_settings(host: Any, site: Site) -> None:
-    with host.sudo():
+    with as_root(host):
         lines = [line.split(" ", 1) for line in host.check_output("sshd -T -C user=root,host=x,addr=127.0.0.1").splitlines()]
     effective = dict(lines)
     assert effective["passwordauthentication"] == "no"
@@ -106,7 +106,7 @@ def test_apt_fetches_only_from_the_provinces_mirror(host: Any, site: Site) -> No
     allowed = [mirror.rstrip("/") + "/"]
     if site.get("base_apt_security_mirror"):
         allowed.append(site.get("base_apt_security_mirror").rstrip("/") + "/")
-    with host.sudo():
+    with as_root(host):
         uris = [ln.split("'")[1] for ln in host.check_output("apt-get --print-uris update").splitlines() if ln.startswith("'")]
     assert uris, "apt has no sources"
     stray = [u for u in uris if not any(u.startswith(a) for a in allowed)]

@@ -96,11 +96,11 @@ def services_tag(base: Recipe) -> str:
 Progress = Callable[[str], None]
 
 
-def _quiet(_: str) -> None:
+def quiet(_: str) -> None:
     return None
 
 
-def _customise(root: Path, r: Recipe) -> None:
+def customise(root: Path, r: Recipe) -> None:
     for key in root.glob("etc/ssh/ssh_host_*"):
         key.unlink()
     units = root / "etc/systemd/system"
@@ -150,29 +150,34 @@ def _import(root: Path, tag: str) -> None:
         raise ImageBuildError(f"podman import of {tag} failed: {imp.stderr.strip()[-400:]}")
 
 
-def ensure_base(suite: str, progress: Progress = _quiet) -> str:
+def debootstrap(r: Recipe, root: Path) -> None:
+    """A Debian root file system of ``r``'s suite and packages in ``root``, from the mirror this machine's apt uses."""
+    exe = proc.require("debootstrap")
+    mirror = host_mirror()
+    done = proc.run(
+        [exe, f"--variant={r.variant}", f"--include={','.join(r.packages)}", r.suite, str(root), mirror.debian],
+        check=False,
+        timeout=1800,
+    )
+    if done.returncode != 0:
+        log = root / "debootstrap/debootstrap.log"
+        detail = log.read_text()[-800:] if log.is_file() else (done.stderr or done.stdout)[-800:]
+        raise ImageBuildError(
+            f"debootstrap {r.suite} failed (exit {done.returncode}):\n{detail}",
+            hint=f"check that apt can reach {mirror.debian} (apt-get update)",
+        )
+
+
+def ensure_base(suite: str, progress: Progress = quiet) -> str:
     """The tag of the lab image for ``suite``, building it if its recipe changed."""
     r = recipe(suite)
     if podman.image_exists(r.tag):
         return r.tag
-    debootstrap = proc.require("debootstrap")
-    mirror = host_mirror()
-    progress(f"building the Debian {suite} lab image with debootstrap from {mirror.debian} (about a minute)")
+    progress(f"building the Debian {suite} lab image with debootstrap from {host_mirror().debian} (about a minute)")
     with tempfile.TemporaryDirectory(prefix=f"provisioner-{suite}-", dir="/var/tmp") as tmp:
         root = Path(tmp) / "rootfs"
-        done = proc.run(
-            [debootstrap, f"--variant={r.variant}", f"--include={','.join(r.packages)}", suite, str(root), mirror.debian],
-            check=False,
-            timeout=1800,
-        )
-        if done.returncode != 0:
-            log = root / "debootstrap/debootstrap.log"
-            detail = log.read_text()[-800:] if log.is_file() else (done.stderr or done.stdout)[-800:]
-            raise ImageBuildError(
-                f"debootstrap {suite} failed (exit {done.returncode}):\n{detail}",
-                hint=f"check that apt can reach {mirror.debian} (apt-get update)",
-            )
-        _customise(root, r)
+        debootstrap(r, root)
+        customise(root, r)
         progress(f"importing {r.tag} into podman")
         _import(root, r.tag)
     return r.tag

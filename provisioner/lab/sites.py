@@ -96,6 +96,11 @@ def _ports_of_all_labs() -> set[int]:
     return {_site_from(c).port for c in podman.containers(podman.LABEL)}
 
 
+def free_ports(count: int) -> list[int]:
+    """``count`` loopback ports no lab site uses and nothing listens on (for sites that are not containers)."""
+    return list(_choose_ports([f"port{i}" for i in range(count)], {}, None).values())
+
+
 def _choose_ports(names: list[str], keep: dict[str, int], base_port: int | None) -> dict[str, int]:
     """A loopback port per new site: base_port+index when given (must be free), else the next free ones."""
     used = _ports_of_all_labs() | set(keep.values())
