@@ -48,6 +48,9 @@ KEYGEN_UNIT = image.KEYGEN_UNIT.replace(
     "ExecStartPost=/bin/sh -c 'for k in /etc/ssh/ssh_host_*_key.pub; do echo \"LAB-HOSTKEY $(cat $k)\"; done > /dev/ttyS0'\n",
 )
 
+#: What Debian's installer writes (debootstrap leaves it out; a container gets one from podman).
+HOSTS = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+
 NETWORK_UNIT = """\
 [Match]
 Name=en* eth*
@@ -104,7 +107,7 @@ def recipe(suite: str, pubkey: str) -> Recipe:
         packages=base.packages + VM_PACKAGES,
         keygen_unit=KEYGEN_UNIT,
         masked=(),
-        extra={"kind": "vm", "authorized_key": pubkey, "network": NETWORK_UNIT},
+        extra={"kind": "vm", "authorized_key": pubkey, "network": NETWORK_UNIT, "hosts": HOSTS},
     )
 
 
@@ -112,6 +115,7 @@ def _customise(root: Path, r: Recipe) -> None:
     image.customise(root, r)
     (root / "etc/fstab").write_text("/dev/vda / ext4 defaults,errors=remount-ro 0 1\n")
     (root / "etc/hostname").write_text("lab-vm\n")
+    (root / "etc/hosts").write_text(r.extra["hosts"])
     # no name service: a lab site reaches the lab by address, and nothing else
     (root / "etc/resolv.conf").unlink(missing_ok=True)
     (root / "etc/resolv.conf").write_text("# lab VM: no name server\n")
