@@ -38,7 +38,7 @@ from provisioner.lab.image import Progress, Recipe
 #: What a VM site needs beyond a container's: a kernel, and what boots it.
 VM_PACKAGES = ("linux-image-amd64", "initramfs-tools", "udev", "kmod", "dbus", "iproute2")
 DISK_SIZE = "8G"
-BOOT_TIMEOUT = 180.0
+BOOT_TIMEOUT = 600.0  # an emulated CPU makes its RSA host key slowly
 #: How the guest sees the controller: QEMU's user network puts the host at 10.0.2.2.
 MANAGEMENT_NETWORK = "10.0.2.2/32"
 
