@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -179,6 +180,8 @@ def audit_vms() -> tuple[dict[str, int], list[str]]:
 
 
 def main() -> None:
+    # a kill stops the VMs too (their `finally`), not only Ctrl-C
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--on", choices=("vm", "container", "both"), default="both", help="which kind of lab site to audit")
     args = parser.parse_args()
