@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything the project needs on a fresh Debian 12 machine, as root (or with sudo):
-# podman (with runc, netavark and the iptables it calls), debootstrap, nftables and nsenter (lossy links in field tests), OpenSSH client, ssh-audit (bench/audit.py), and a Python venv with the package.
+# podman (with runc, netavark and the iptables it calls), debootstrap, nftables and nsenter (lossy links in field tests), OpenSSH client, ssh-audit and QEMU (bench/audit.py: its VM sites), and a Python venv with the package.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,6 +17,12 @@ if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup: installing ${missing[*]} with apt"
     $SUDO apt-get update -q
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}"
+fi
+# QEMU without its recommends (firmware for guests the lab never boots)
+if ! command -v qemu-system-x86_64 >/dev/null || ! command -v qemu-img >/dev/null; then
+    echo "setup: installing QEMU with apt"
+    $SUDO apt-get update -q
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends qemu-system-x86 qemu-utils
 fi
 
 PYTHON="${PYTHON:-python3}"
