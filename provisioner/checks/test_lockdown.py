@@ -86,7 +86,12 @@ def _ssh_port(site: Site) -> int:
 
 def _as_operator(host: Any, site: Site, command: str) -> Any:
     """Run ``command`` as the operator, in a login-less shell (what a kiosk escape would give)."""
-    return host.run(f"LC_ALL=C runuser -u {_operator(site)} -- sh -c {shlex.quote(command)}")
+    return host.run(f"{_operator_prefix(site)} sh -c {shlex.quote(command)}")
+
+
+def _operator_prefix(site: Site) -> str:
+    """What runs a command as the operator (from root)."""
+    return f"LC_ALL=C runuser -u {_operator(site)} --"
 
 
 def _counter(host: Any, name: str) -> int:
@@ -119,16 +124,16 @@ def _dropped_attempts(host: Any, site: Site, url: str) -> tuple[str, str]:
     by side. The firewall's drop counter, checked by the caller, is what proves the
     firewall did it (a slow far end alone would not move it).
     """
-    command, out = _connect_command(url, 1), f"/tmp/lockdown-attempt-{secrets.token_hex(4)}"
+    command, files = _connect_command(url, 1), f"/tmp/lockdown-attempt-{secrets.token_hex(4)}"
     # each says what it printed and its exit status ("rc=1": refused or timed out)
     both = (
-        f'(LC_ALL=C runuser -u {_operator(site)} -- {command} > {out}.op 2>/dev/null; echo "rc=$?" >> {out}.op) & '
-        f'({command} > {out}.root 2>/dev/null; echo "rc=$?" >> {out}.root); wait; '
-        f"echo OPERATOR $(cat {out}.op); echo ROOT $(cat {out}.root); rm -f {out}.op {out}.root"
+        f'({_operator_prefix(site)} {command} > {files}.op 2>/dev/null; echo "rc=$?" >> {files}.op) & '
+        f'({command} > {files}.root 2>/dev/null; echo "rc=$?" >> {files}.root); wait; '
+        f"echo OPERATOR $(cat {files}.op); echo ROOT $(cat {files}.root); rm -f {files}.op {files}.root"
     )
     with as_root(host):
-        out = host.run(f"sh -c {shlex.quote(both)}").stdout
-    said = dict(ln.partition(" ")[::2] for ln in out.splitlines() if ln.startswith(("OPERATOR ", "ROOT ")))
+        printed = host.run(f"sh -c {shlex.quote(both)}").stdout
+    said = dict(ln.partition(" ")[::2] for ln in printed.splitlines() if ln.startswith(("OPERATOR ", "ROOT ")))
     return said.get("OPERATOR", ""), said.get("ROOT", "")
 
 
@@ -328,7 +333,8 @@ def test_no_other_session_no_ctrl_alt_del(host: Any, site: Site) -> None:
 
 def test_unneeded_services_are_gone(host: Any, site: Site) -> None:
     states = enabled_states(host, list(site.get("lockdown_services_masked")))
-    assert not {u: s for u, s in states.items() if s != "masked"}, "not masked"
+    unmasked = {unit: state or "no such unit" for unit, state in states.items() if state != "masked"}
+    assert not unmasked, f"not masked: {unmasked}"
     found = installed(host, list(site.get("lockdown_services_removed")) + list(site.get("lockdown_software_removed")))
     assert not found, f"installed: {', '.join(sorted(found))}"
 
