@@ -20,8 +20,10 @@ from provisioner.errors import RunError
 #: Artifact folders kept; older ones are removed so they cannot fill a disk.
 KEEP_ARTIFACTS = 20
 #: Mitogen's strategy (one persistent interpreter per site, modules run in it, no temp files); "free":
-#: each site goes through the tasks at its own pace, none waits for the slowest at every task.
-MITOGEN_STRATEGY = "mitogen_free"
+#: each site goes through the tasks at its own pace, none waits for the slowest at every task. The
+#: project's own wrapper of Mitogen's ``mitogen_free`` (see its docstring: no pinning to one CPU).
+MITOGEN_STRATEGY = "provisioner_free"
+STRATEGY_PLUGINS = Path(__file__).resolve().parent / "plugins" / "strategy"
 
 
 @dataclass(frozen=True)
@@ -133,11 +135,9 @@ def mitogen_env(wanted: bool | None = None) -> dict[str, str]:
         wanted = os.environ.get("PROVISIONER_MITOGEN", "1").lower() not in ("0", "no", "false", "off")
     if not wanted:
         return {}
-    spec = importlib.util.find_spec("ansible_mitogen")
-    if spec is None or not spec.submodule_search_locations:
+    if importlib.util.find_spec("ansible_mitogen") is None:
         return {}
-    plugins = Path(next(iter(spec.submodule_search_locations))) / "plugins" / "strategy"
-    return {"ANSIBLE_STRATEGY_PLUGINS": str(plugins), "ANSIBLE_STRATEGY": MITOGEN_STRATEGY}
+    return {"ANSIBLE_STRATEGY_PLUGINS": str(STRATEGY_PLUGINS), "ANSIBLE_STRATEGY": MITOGEN_STRATEGY}
 
 
 def run_playbook(
