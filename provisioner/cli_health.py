@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -128,14 +127,6 @@ def report_readiness(
     out.print("report: " + ", ".join(map(str, _write(report, folder, f"readiness-{run.id}"))))
 
 
-def year_bounds(year: int) -> tuple[str, str]:
-    """A calendar year in Vietnam's time, as the stored (UTC) times compare."""
-    from provisioner.health.tables import LOCAL
-
-    start, end = datetime(year, 1, 1, tzinfo=LOCAL), datetime(year + 1, 1, 1, tzinfo=LOCAL)
-    return start.astimezone(UTC).isoformat(), end.astimezone(UTC).isoformat()
-
-
 @report_app.command("survey")
 def report_survey(
     year: Annotated[int, typer.Option("--year", "-y", help="The survey's year (Vietnam time).")],
@@ -152,7 +143,7 @@ def report_survey(
     hostvars = _hostvars(inventory, lab, _pattern(district, None))
     if not hostvars:
         raise ConfigError("no site to report on", hint="give the province's inventory with -i (and --district)")
-    since, until = year_bounds(year)
+    since, until = survey_mod.year_bounds(year)
     with State() as state:
         history = state.health(since=since, until=until, sites=sorted(hostvars))
     result = survey_mod.survey(year, sorted(hostvars), history)

@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
-from provisioner.cli_health import year_bounds
 from provisioner.health import reports
 from provisioner.health.check import usb_names
 from provisioner.health.evaluate import SiteCheck, Status, Verdict, dark, evaluate, serial_index
-from provisioner.health.survey import DOWN, NEVER, NO_EQUIPMENT, STABLE, UNSTABLE, Thresholds, summarise, survey
+from provisioner.health.survey import DOWN, NEVER, NO_EQUIPMENT, STABLE, UNSTABLE, Thresholds, summarise, survey, year_bounds
 from provisioner.lab import devices, sysfs_fixture
 from provisioner.registry import catalog
 from provisioner.state import State

@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from provisioner.health.evaluate import CLASS_LABELS, CLASSES, Drift, SiteCheck
+from provisioner.health.tables import LOCAL
 
 STABLE, UNSTABLE, DOWN = "Ổn định", "Không ổn định", "Không hoạt động"
 NO_EQUIPMENT, NEVER = "Không có thiết bị", "Chưa kiểm tra"
@@ -140,3 +142,9 @@ def status_counts(result: Survey) -> Mapping[str, Mapping[str, int]]:
     return {
         cls: {st: result.count(cls, st) for st in (STABLE, UNSTABLE, DOWN, NO_EQUIPMENT, NEVER)} for cls in (*CLASSES, "overall")
     }
+
+
+def year_bounds(year: int) -> tuple[str, str]:
+    """A calendar year in Vietnam's time, as the stored (UTC) times compare."""
+    start, end = datetime(year, 1, 1, tzinfo=LOCAL), datetime(year + 1, 1, 1, tzinfo=LOCAL)
+    return start.astimezone(UTC).isoformat(), end.astimezone(UTC).isoformat()
