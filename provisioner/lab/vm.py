@@ -13,6 +13,7 @@ from the network.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import shutil
@@ -161,7 +162,7 @@ def start(name: str, port: int, disk: Disk, folder: Path, *, memory_mb: int = 30
     qemu_img = proc.require("qemu-img", package="qemu-utils")
     folder.mkdir(parents=True, exist_ok=True)
     machine = Machine(name, port, folder)
-    machine.overlay.unlink(missing_ok=True)
+    stop(machine)  # one left running by a bench that was killed (SIGKILL gives it no chance to stop its VMs)
     machine.console.unlink(missing_ok=True)
     proc.run([qemu_img, "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(disk.root), str(machine.overlay)])
     accel = ["-accel", "kvm"] if os.environ.get("PROVISIONER_VM_ACCEL") == "kvm" else ["-accel", "tcg,thread=multi"]
@@ -217,12 +218,21 @@ def host_keys(machine: Machine, timeout: float = BOOT_TIMEOUT) -> list[str]:
         time.sleep(1)
 
 
-def stop(machine: Machine) -> None:
-    """Power the VM off and drop its disk layer."""
+def _running_pid(machine: Machine) -> int:
+    """The pid of this VM's QEMU, or 0: the pidfile's pid only while it is still that QEMU (pids are reused)."""
     try:
         pid = int(machine.pidfile.read_text().strip())
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except (OSError, ValueError):
-        pid = 0
+        return 0
+    is_qemu = os.path.basename(argv[0]).startswith(b"qemu-system")
+    named = any(a == b"-name" and b == machine.name.encode() for a, b in itertools.pairwise(argv))
+    return pid if is_qemu and named else 0
+
+
+def stop(machine: Machine) -> None:
+    """Power the VM off and drop its disk layer."""
+    pid = _running_pid(machine)
     if pid:
         try:
             os.kill(pid, signal.SIGTERM)
