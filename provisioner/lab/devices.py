@@ -70,8 +70,7 @@ def spec_for(site: str, hostvars: dict[str, Any]) -> dict[str, Any]:
 def write(container: str, spec: dict[str, Any]) -> None:
     """Write ``spec``'s tree (and the spec) into a lab container."""
     script = resources.files("provisioner.lab").joinpath("sysfs_fixture.py").read_text(encoding="utf-8")
-    podman.exec_(container, "python3", "-c", script, ROOT, json.dumps(spec))
-    podman.exec_(container, "sh", "-c", f"cat > {SPEC}", input=json.dumps(spec, indent=2))
+    podman.exec_(container, "python3", "-c", script, ROOT, SPEC, input=json.dumps(spec))
 
 
 def read(container: str) -> dict[str, Any] | None:

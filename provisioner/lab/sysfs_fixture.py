@@ -15,8 +15,9 @@ The tree has what the check reads on a PC: ``bus/usb/devices/<port>`` with
 interface; ``class/video4linux/videoN`` and ``class/sound/cardN`` (+ ``pcmC…``)
 whose ``device`` links lead to the interface; ``class/dmi/id``.
 
-Runs as a script inside a lab container (``python3 - ROOT SPEC``, standard
-library only) and is imported by the tests to build trees on the controller.
+Runs as a script inside a lab container (``python3 -c SCRIPT ROOT SPEC_PATH``,
+the spec on standard input, kept at SPEC_PATH; standard library only) and is
+imported by the tests to build trees on the controller.
 """
 
 from __future__ import annotations
@@ -97,4 +98,7 @@ def build(root: str, spec: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    build(sys.argv[1], json.loads(sys.argv[2]))
+    given = json.load(sys.stdin)
+    build(sys.argv[1], given)
+    if len(sys.argv) > 2:  # the spec kept beside the tree, for ``lab devices`` to change later
+        _write(sys.argv[2], json.dumps(given, indent=2))
