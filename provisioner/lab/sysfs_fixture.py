@@ -100,5 +100,4 @@ def build(root: str, spec: dict[str, Any]) -> None:
 if __name__ == "__main__":
     given = json.load(sys.stdin)
     build(sys.argv[1], given)
-    if len(sys.argv) > 2:  # the spec kept beside the tree, for ``lab devices`` to change later
-        _write(sys.argv[2], json.dumps(given, indent=2))
+    _write(sys.argv[2], json.dumps(given, indent=2))  # kept beside the tree, for ``lab devices`` to change later
