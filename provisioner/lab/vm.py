@@ -16,6 +16,7 @@ from __future__ import annotations
 import itertools
 import os
 import re
+import select
 import shutil
 import signal
 import tempfile
@@ -218,30 +219,59 @@ def host_keys(machine: Machine, timeout: float = BOOT_TIMEOUT) -> list[str]:
         time.sleep(1)
 
 
-def _running_pid(machine: Machine) -> int:
-    """The pid of this VM's QEMU, or 0: the pidfile's pid only while it is still that QEMU (pids are reused)."""
+def _is_this_qemu(pid: int, machine: Machine) -> bool:
+    """Whether process ``pid`` is this VM's QEMU: by its command line (``qemu-system-*`` with ``-name NAME``)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    is_qemu = os.path.basename(argv[0]).startswith(b"qemu-system")
+    return is_qemu and any(a == b"-name" and b == machine.name.encode() for a, b in itertools.pairwise(argv))
+
+
+def _exited(pidfd: int, timeout: float) -> bool:
+    """Wait up to ``timeout`` seconds for the process of ``pidfd`` to exit (a zombie has exited)."""
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(int(timeout * 1000)))
+
+
+def _open_qemu(machine: Machine) -> int | None:
+    """A pidfd of this VM's QEMU, or None: the pidfile's pid only while it is still that QEMU (pids are reused).
+
+    The pidfd holds on to one process: once its command line is read and the
+    process is seen alive after that, every signal sent through the pidfd
+    reaches that QEMU and no process that took its pid later.
+    """
     try:
         pid = int(machine.pidfile.read_text().strip())
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        pidfd = os.pidfd_open(pid)
     except (OSError, ValueError):
-        return 0
-    is_qemu = os.path.basename(argv[0]).startswith(b"qemu-system")
-    named = any(a == b"-name" and b == machine.name.encode() for a, b in itertools.pairwise(argv))
-    return pid if is_qemu and named else 0
+        return None
+    if _is_this_qemu(pid, machine) and not _exited(pidfd, 0):
+        return pidfd
+    os.close(pidfd)
+    return None
 
 
-def stop(machine: Machine) -> None:
-    """Power the VM off and drop its disk layer."""
-    pid = _running_pid(machine)
-    if pid:
+def stop(machine: Machine, *, grace: float = 5.0) -> None:
+    """Power the VM off (SIGTERM, then SIGKILL after ``grace`` seconds) and drop its disk layer.
+
+    Signals go through a pidfd, never to a bare pid: the QEMU may exit and be
+    reaped at any moment, and its pid given to another process.
+    """
+    pidfd = _open_qemu(machine)
+    if pidfd is not None:
         try:
-            os.kill(pid, signal.SIGTERM)
-            for _ in range(50):
-                os.kill(pid, 0)
-                time.sleep(0.1)
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+            for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, grace)):
+                try:
+                    signal.pidfd_send_signal(pidfd, sig)
+                except ProcessLookupError:
+                    break  # exited and reaped: nothing left to signal
+                if _exited(pidfd, wait):
+                    break
+        finally:
+            os.close(pidfd)
     machine.pidfile.unlink(missing_ok=True)
     machine.overlay.unlink(missing_ok=True)
 
