@@ -33,9 +33,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import yaml
-
-from provisioner import paths, proc
+from provisioner import paths, proc, yamlout
 from provisioner.errors import CommandFailedError
 from provisioner.lab import podman, sites, vm
 from provisioner.runner import run_playbook
@@ -137,7 +135,7 @@ def audit_containers() -> tuple[dict[str, int], list[str]]:
     try:
         print(f"lab up: {time.perf_counter() - started:.0f} s")
         converge(lab.inventory, LOCKED)
-        group = yaml.safe_load(lab.inventory.read_text())["all"]["children"][LAB]["vars"]
+        group = yamlout.load(lab.inventory.read_text())["all"]["children"][LAB]["vars"]
         scores = score(
             {n: in_container(sites.container_name(LAB, n)) for n in (BARE, LOCKED)}, str(group["base_apt_mirror"]), BARE
         )
@@ -164,7 +162,7 @@ def audit_vms() -> tuple[dict[str, int], list[str]]:
         for run in shells.values():
             wait_for_ssh(run)
         print(f"VMs up: {time.perf_counter() - started:.0f} s")
-        group = yaml.safe_load(inventory.read_text())["all"]["children"][VM_LAB]["vars"]
+        group = yamlout.load(inventory.read_text())["all"]["children"][VM_LAB]["vars"]
         mirror = str(group["base_apt_mirror"])
         # the bare VM is audited while the other converges (emulated CPUs are slow)
         with ThreadPoolExecutor(max_workers=1) as pool:

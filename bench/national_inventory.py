@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
+from provisioner import yamlout
 
 TARGET_SECONDS = 3.0
 TARGET_MB = 200.0
@@ -104,7 +104,7 @@ def check_hostnames(out: Path) -> tuple[int, int]:
 
     hosts: list[str] = []
     for path in sorted(out.rglob("hosts.yml")):
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc = yamlout.load(path.read_text(encoding="utf-8"))
         stack = [doc["all"]]
         while stack:
             group = stack.pop()

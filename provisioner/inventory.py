@@ -154,10 +154,10 @@ class _Renderer:
         hosts_doc = {"all": {"children": {p_group: {"children": {d_group: {"children": commune_groups}}}}}}
         base = Path(p_slug, d_slug)
         return {
-            base / HOSTS: yamlout.dumps(hosts_doc, head),
-            base / "group_vars" / p_group / "registry.yml": yamlout.dumps({"site_province": province}, head[:2]),
+            base / HOSTS: yamlout.dumps(hosts_doc, head, unsafe=True),
+            base / "group_vars" / p_group / "registry.yml": yamlout.dumps({"site_province": province}, head[:2], unsafe=True),
             base / "group_vars" / d_group / "registry.yml": yamlout.dumps(
-                {"site_province": province, "site_district": district or NO_DISTRICT}, head[:2]
+                {"site_province": province, "site_district": district or NO_DISTRICT}, head[:2], unsafe=True
             ),
         }
 

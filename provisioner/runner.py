@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shlex
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any
 
 import ansible_runner
 
-from provisioner import paths
+from provisioner import paths, yamlout
 from provisioner.errors import RunError
 
 #: Artifact folders kept; older ones are removed so they cannot fill a disk.
@@ -140,6 +142,19 @@ def mitogen_env(wanted: bool | None = None) -> dict[str, str]:
     return {"ANSIBLE_STRATEGY_PLUGINS": str(STRATEGY_PLUGINS), "ANSIBLE_STRATEGY": MITOGEN_STRATEGY}
 
 
+def _extravars_file(private: Path, extravars: Mapping[str, Any]) -> Path:
+    """Extra variables in a file of their own, every string ``!unsafe``.
+
+    What the controller passes (site names from the state database) is data:
+    ansible-runner's own ``extravars`` would reach Ansible as trusted YAML,
+    where a string holding ``{{ }}`` is a template.
+    """
+    fd, name = tempfile.mkstemp(prefix="extravars-", suffix=".yml", dir=private)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(yamlout.dumps(dict(extravars), unsafe=True))
+    return Path(name)
+
+
 def run_playbook(
     playbook: str,
     inventory: Sequence[Path],
@@ -168,13 +183,9 @@ def run_playbook(
             )
     private = paths.state_dir() / "runner"
     private.mkdir(parents=True, exist_ok=True)
-    cmdline = []
-    if tags:
-        cmdline += ["--tags", tags]
-    if check:
-        cmdline.append("--check")
-    if diff:
-        cmdline.append("--diff")
+    given = _extravars_file(private, extravars) if extravars else None
+    cmdline = [*(["--tags", tags] if tags else []), *(["--check"] if check else []), *(["--diff"] if diff else [])]
+    cmdline += ["-e", f"@{given}"] if given else []
     collector = _Collector(progress)
     kwargs: dict[str, Any] = {
         "private_data_dir": str(private),
@@ -195,19 +206,20 @@ def run_playbook(
         "suppress_env_files": True,
     }
     if cmdline:
-        kwargs["cmdline"] = " ".join(cmdline)
+        kwargs["cmdline"] = shlex.join(cmdline)
     if limit:
         kwargs["limit"] = limit
     if forks:
         kwargs["forks"] = forks
-    if extravars:
-        kwargs["extravars"] = dict(extravars)
     if ssh_key:
         kwargs["ssh_key"] = ssh_key
     try:
         result = ansible_runner.run(**kwargs)
     except Exception as exc:  # ansible-runner raises plain exceptions for set-up problems
         raise RunError(f"ansible-runner could not run {playbook}: {exc}") from exc
+    finally:
+        if given:
+            given.unlink(missing_ok=True)
     return RunResult(
         status=str(result.status),
         rc=int(result.rc if result.rc is not None else -1),

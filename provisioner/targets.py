@@ -8,13 +8,12 @@ real site's address from a lab run.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from provisioner import paths
+from provisioner import paths, untrusted
 from provisioner.errors import ConfigError
 from provisioner.inventory import expand_sources
 from provisioner.lab.sites import inventory_path
@@ -45,7 +44,7 @@ def inventory_hosts(sources: list[Path], limit: str | None = None) -> dict[str, 
             f"Ansible cannot read the inventory {' '.join(map(str, sources))}: {done.stderr.strip()[-800:]}",
             hint="build it again with 'provisioner inventory build'",
         )
-    data = json.loads(done.stdout)
+    data = untrusted.loads(done.stdout)  # registry values come back as Unsafe: never templated
     hostvars: dict[str, dict[str, object]] = data.get("_meta", {}).get("hostvars", {})
     return hostvars
 

@@ -10,9 +10,17 @@ numbers, booleans, null), so this module emits it directly:
   (``modules: [uvcvideo, snd_usb_audio]``);
 - strings plain when YAML reads them back as the same string, double-quoted
   (JSON escapes, which YAML shares) otherwise, so ``"01"``, ``"yes"`` and
-  ``"0e"`` stay strings.
+  ``"0e"`` stay strings;
+- with ``unsafe=True`` every string *value* is tagged ``!unsafe``: Ansible
+  reads it as data and never templates it, so a registry cell holding
+  ``{{ lookup('pipe', ...) }}`` stays that text. Keys (group and host names,
+  variable names) are never tagged: Ansible does not template them. Nor are
+  connection variables (``ansible_host``, ``ansible_user``, ...) whose text
+  is made only of characters no template can be written with (no ``{``,
+  ``%`` or ``#``): tools that read the inventory's JSON to connect
+  (testinfra) take them as they are.
 
-Tests load every output back with ``yaml.safe_load`` and compare.
+Tests load every output back (:func:`load`) and compare.
 """
 
 from __future__ import annotations
@@ -24,16 +32,23 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import yaml
+
+from provisioner.untrusted import Unsafe
+
 #: Longest one-line list or mapping; longer ones go in block style.
 FLOW_WIDTH = 100
 
 _PLAIN = re.compile(r"^[A-Za-z_\u00a0-\ud7ff\ue000-\ufffc/(][^\x00-\x1f\x7f-\x9f\u2028\u2029#?,\[\]{}\"'`\\]*$")
 _ESCAPE = re.compile(r"[\x7f-\x9f\u2028\u2029\ufeff]")
+UNSAFE_TAG = "!unsafe"
+#: Text in which no Jinja2 template (``{{``, ``{%``, ``{#``, a ``#jinja2:`` header) can be written.
+_INERT = re.compile(r"[A-Za-z0-9 ._:/@=,+\-]*")
 _RESERVED = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", ".inf", ".nan"})
 
 
-def scalar(value: Any) -> str:
-    """One scalar as YAML text."""
+def scalar(value: Any, unsafe: bool = False) -> str:
+    """One scalar as YAML text; a string tagged ``!unsafe`` when ``unsafe``."""
     if value is None:
         return "null"
     if value is True:
@@ -47,7 +62,7 @@ def scalar(value: Any) -> str:
             raise ValueError(f"{value} has no place in an inventory")
         return repr(value)
     if isinstance(value, str):
-        return _string(value)
+        return f"{UNSAFE_TAG} {_string(value)}" if unsafe else _string(value)
     raise TypeError(f"cannot write a {type(value).__name__} as YAML")
 
 
@@ -59,29 +74,38 @@ def _string(s: str) -> str:
     return _ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
+def _value(key: str, value: Any, unsafe: bool) -> str:
+    """A mapping's scalar value: a connection variable of inert text is written untagged."""
+    if unsafe and key.startswith("ansible_") and isinstance(value, str) and _INERT.fullmatch(value):
+        return scalar(value)
+    return scalar(value, unsafe)
+
+
 def _is_scalar(value: Any) -> bool:
     return value is None or isinstance(value, str | int | float | bool)
 
 
-def _flow(value: Any) -> str | None:
+def _flow(value: Any, unsafe: bool) -> str | None:
     """``value`` on one line, if it is a short list or mapping of scalars."""
     if isinstance(value, Mapping):
         if not value:
             return "{}"
         if all(_is_scalar(v) for v in value.values()):
-            text = "{" + ", ".join(f"{_string(str(k))}: {scalar(v)}" for k, v in value.items()) + "}"
+            text = "{" + ", ".join(f"{_string(str(k))}: {_value(str(k), v, unsafe)}" for k, v in value.items()) + "}"
             return text if len(text) <= FLOW_WIDTH else None
         return None
     if isinstance(value, Sequence) and not isinstance(value, str):
         if not value:
             return "[]"
         if all(_is_scalar(v) for v in value):
-            text = "[" + ", ".join(scalar(v) for v in value) + "]"
+            text = "[" + ", ".join(scalar(v, unsafe) for v in value) + "]"
             return text if len(text) <= FLOW_WIDTH else None
     return None
 
 
-def block(value: Any, indent: int = 0, _seen: dict[tuple[int, int], list[str]] | None = None) -> list[str]:
+def block(
+    value: Any, indent: int = 0, _seen: dict[tuple[int, int], list[str]] | None = None, *, unsafe: bool = False
+) -> list[str]:
     """The lines of a mapping or sequence in block style, ``indent`` spaces in.
 
     The same object met again at the same depth (the inventory shares one
@@ -97,24 +121,24 @@ def block(value: Any, indent: int = 0, _seen: dict[tuple[int, int], list[str]] |
         for k, v in value.items():
             name = _string(str(k))
             if _is_scalar(v):
-                lines.append(f"{pad}{name}: {scalar(v)}")
+                lines.append(f"{pad}{name}: {_value(str(k), v, unsafe)}")
                 continue
-            flow = _flow(v)
+            flow = _flow(v, unsafe)
             if flow is not None:
                 lines.append(f"{pad}{name}: {flow}")
             else:
                 lines.append(f"{pad}{name}:")
-                lines.extend(block(v, indent + 2, seen))
+                lines.extend(block(v, indent + 2, seen, unsafe=unsafe))
     elif isinstance(value, Sequence) and not isinstance(value, str):
         for item in value:
             if _is_scalar(item):
-                lines.append(f"{pad}- {scalar(item)}")
+                lines.append(f"{pad}- {scalar(item, unsafe)}")
                 continue
-            flow = _flow(item)
+            flow = _flow(item, unsafe)
             if flow is not None and not isinstance(item, Mapping):
                 lines.append(f"{pad}- {flow}")
                 continue
-            inner = block(item, indent + 2, seen)
+            inner = block(item, indent + 2, seen, unsafe=unsafe)
             lines.append(f"{pad}- {inner[0].lstrip()}")
             lines.extend(inner[1:])
     else:
@@ -123,7 +147,25 @@ def block(value: Any, indent: int = 0, _seen: dict[tuple[int, int], list[str]] |
     return lines
 
 
-def dumps(value: Mapping[str, Any], comments: Sequence[str] = ()) -> str:
-    """A YAML document: ``---``, comment lines, then ``value`` in block style."""
+def dumps(value: Mapping[str, Any], comments: Sequence[str] = (), *, unsafe: bool = False) -> str:
+    """A YAML document: ``---``, comment lines, then ``value`` in block style (its strings ``!unsafe`` when ``unsafe``)."""
     head = ["---", *(f"# {c}" if c else "#" for c in comments)]
-    return "\n".join([*head, *block(value)]) + "\n"
+    return "\n".join([*head, *block(value, unsafe=unsafe)]) + "\n"
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, knowing Ansible's ``!unsafe`` (a string that is never templated)."""
+
+
+def _unsafe(loader: yaml.SafeLoader, node: yaml.Node) -> Unsafe:
+    if not isinstance(node, yaml.ScalarNode):
+        raise yaml.constructor.ConstructorError(None, None, "!unsafe on a collection", node.start_mark)
+    return Unsafe(loader.construct_scalar(node))
+
+
+_Loader.add_constructor(UNSAFE_TAG, _unsafe)
+
+
+def load(text: str) -> Any:
+    """Read YAML this module (or Ansible's ``!unsafe``) wrote: tagged strings come back as :class:`Unsafe`."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader with one more scalar tag

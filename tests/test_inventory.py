@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import random
 import string
 import subprocess
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from provisioner import inventory, yamlout
+from provisioner import inventory, untrusted, yamlout
 from provisioner.registry import catalog as catalog_mod
 from provisioner.registry.read import read
 from tests.registry_fixtures import site, write_csv
@@ -28,7 +27,7 @@ def files_of(out: Path) -> dict[str, tuple[bytes, int]]:
 def hostnames(out: Path) -> set[str]:
     found: set[str] = set()
     for path in out.rglob("hosts.yml"):
-        stack = [yaml.safe_load(path.read_text())["all"]]
+        stack = [yamlout.load(path.read_text())["all"]]
         while stack:
             group = stack.pop()
             found |= set((group.get("hosts") or {}).keys())
@@ -50,7 +49,7 @@ def test_layout_groups_and_host_variables(tmp_path: Path) -> None:
         "bac-giang/viet-yen/group_vars/bac_giang__viet_yen/registry.yml",
         "bac-giang/viet-yen/hosts.yml",
     ]
-    doc = yaml.safe_load((out / "bac-giang/hiep-hoa/hosts.yml").read_text())
+    doc = yamlout.load((out / "bac-giang/hiep-hoa/hosts.yml").read_text())
     commune = doc["all"]["children"]["bac_giang"]["children"]["bac_giang__hiep_hoa"]["children"][
         "bac_giang__hiep_hoa__thu_nghiem_2"
     ]
@@ -133,7 +132,7 @@ def test_ansible_accepts_the_example_inventory() -> None:
     argv = ["ansible-inventory", "--list", *[a for s in sources for a in ("-i", str(s))]]
     done = subprocess.run(argv, capture_output=True, text=True, check=True)
     assert "WARNING" not in done.stderr, done.stderr
-    data = json.loads(done.stdout)
+    data = untrusted.loads(done.stdout)
     hostvars = data["_meta"]["hostvars"]
     assert len(hostvars) == len(read(EXAMPLE).rows) == 23
     host = hostvars["tang-tien-hoi-truong"]

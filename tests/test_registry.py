@@ -270,7 +270,7 @@ def test_unknown_models_can_be_warnings(tmp_path: Path) -> None:
     built = inventory.build([path], tmp_path / "out", unknown_models="warn")
     assert [type(w) for w in built.loaded.warnings] == [UnknownDeviceModelError]
     text = (tmp_path / "out/bac-giang/viet-yen/hosts.yml").read_text()
-    assert "model: Camera Lạ 2000" in text and "catalog: null" in text
+    assert "model: !unsafe Camera Lạ 2000" in text and "catalog: null" in text
 
 
 def test_a_bad_registry_leaves_existing_inventories_alone(tmp_path: Path) -> None:

@@ -11,7 +11,10 @@ from typing import Any
 
 import jinja2
 import yaml
+from jinja2.exceptions import SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from provisioner import untrusted
 from provisioner.paths import project_root
 
 
@@ -23,31 +26,51 @@ def role_defaults(role: str) -> dict[str, Any]:
     return {k: v for k, v in data.items() if not (isinstance(v, str) and "{{" in v)}
 
 
-_JINJA = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701 - text, not HTML
+#: Sandboxed: a template in the inventory is the project's or the province's own (the lab's references),
+#: but a check must not be the place where one could reach Python.
+_JINJA = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False)  # text, not HTML
+#: How deep a chain of references (a → "{{ b }}" → "{{ c }}") is followed, as Ansible follows them lazily.
+_DEPTH = 5
 
 
 def rendered(variables: dict[str, Any]) -> dict[str, Any]:
     """Inventory variables with their templates filled in from each other, as Ansible would.
 
-    testinfra hands the checks the inventory as written (``"{{ lab_meeting_url }}"``).
-    Plain Jinja2 fills in references and its own filters; a value using an
-    Ansible-only filter or an undefined name is left as written.
+    testinfra hands the checks the inventory as ``ansible-inventory`` reads it
+    (``"{{ lab_meeting_url }}"``; a registry's values wrapped as unsafe).
+    Unsafe values (:class:`~provisioner.untrusted.Unsafe`) are text and never
+    templated; a trusted template is filled in from the other variables' own
+    values, and what it produces is never templated again, even when a value
+    it took in holds braces. A value using an Ansible-only filter or an
+    undefined name is left as written.
     """
+    given: dict[str, Any] = untrusted.untag(variables)
+    values = given
+    for _ in range(_DEPTH):
+        filled = {k: _fill(v, values) for k, v in given.items()}
+        if filled == values:
+            break
+        values = filled
+    return values
 
-    def fill(value: Any, depth: int = 0) -> Any:
-        if isinstance(value, str) and "{{" in value and depth < 5:
-            try:
-                out = _JINJA.from_string(value).render(variables)
-            except jinja2.TemplateError:
-                return value
-            return fill(out, depth + 1)
-        if isinstance(value, dict):
-            return {k: fill(v, depth) for k, v in value.items()}
-        if isinstance(value, list):
-            return [fill(v, depth) for v in value]
-        return value
 
-    return {k: fill(v) for k, v in variables.items()}
+def _fill(value: Any, context: dict[str, Any]) -> Any:
+    if isinstance(value, str):
+        return value if isinstance(value, untrusted.Unsafe) else _render(value, context)
+    if isinstance(value, dict):
+        return {k: _fill(v, context) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, context) for v in value]
+    return value
+
+
+def _render(text: str, context: dict[str, Any]) -> str:
+    if "{{" not in text and "{%" not in text:
+        return text
+    try:
+        return _JINJA.from_string(text).render(context)
+    except (jinja2.TemplateError, SecurityError):
+        return text
 
 
 @cache

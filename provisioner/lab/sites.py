@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from provisioner import paths, proc
+from provisioner import paths, proc, yamlout
 from provisioner.atomic import write_atomic
 from provisioner.errors import CommandFailedError, ConfigError, LabError, PortTakenError
 from provisioner.lab import devices, image, keys, loghost, meeting, podman, registrar
@@ -391,12 +389,13 @@ def _write_inventory(lab: Lab, services: str, pubkey: str, host_vars: dict[str, 
         **role_vars(services, pubkey),
     }
     doc = {"all": {"children": {lab.name: {"hosts": hosts, "vars": group_vars}}}}
-    header = (
-        f"# Lab '{lab.name}': written by 'provisioner lab up'; rewritten on every run.\n"
-        "# Sites are podman containers on loopback ports; apt and NTP come from the lab services container.\n"
-    )
+    header = [
+        f"Lab '{lab.name}': written by 'provisioner lab up'; rewritten on every run.",
+        "Sites are podman containers on loopback ports; apt and NTP come from the lab services container.",
+        "Every string is !unsafe: a stand-in's values are copied from a registry, and never templated.",
+    ]
     # 0600: it holds the lab's SIP password.
-    write_atomic(lab.inventory, header + yaml.safe_dump(doc, sort_keys=True, default_flow_style=False, allow_unicode=True), 0o600)
+    write_atomic(lab.inventory, yamlout.dumps(doc, header, unsafe=True), 0o600)
 
 
 def _through_cache(url: str, services: str) -> str:

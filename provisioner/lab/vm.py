@@ -25,9 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from provisioner import paths, proc
+from provisioner import paths, proc, yamlout
 from provisioner.atomic import write_atomic
 from provisioner.errors import ImageBuildError, LabError
 from provisioner.lab import image, sites
@@ -296,5 +294,5 @@ def write_inventory(path: Path, group: str, machines: list[Machine], *, services
         **sites.role_vars(services, pubkey),
     }
     doc = {"all": {"children": {group: {"hosts": hosts, "vars": group_vars}}}}
-    header = f"# VM lab '{group}': written by provisioner.lab.vm; sites are QEMU VMs on loopback ports.\n"
-    write_atomic(path, header + yaml.safe_dump(doc, sort_keys=True, default_flow_style=False, allow_unicode=True), 0o600)
+    header = [f"VM lab '{group}': written by provisioner.lab.vm; sites are QEMU VMs on loopback ports."]
+    write_atomic(path, yamlout.dumps(doc, header, unsafe=True), 0o600)
