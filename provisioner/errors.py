@@ -69,3 +69,7 @@ class VerifyError(ProvisionerError):
 
 class StateError(ProvisionerError):
     """The state database cannot be used, or holds no such run."""
+
+
+class SiteAnswerError(ProvisionerError):
+    """What a site reported is malformed or hostile (a wrong type, text too long, control characters)."""

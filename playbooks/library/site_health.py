@@ -68,10 +68,11 @@ from ansible.module_utils.basic import AnsibleModule
 DMI = ("sys_vendor", "product_name", "product_serial", "board_vendor", "board_name", "board_serial")
 
 
-def read(path: str) -> str:
+def read(path: str, limit: int = 4096) -> str:
+    """A sysfs or proc file's text (its first ``limit`` characters: a fixture or a device may hold anything)."""
     try:
         with open(path, encoding="utf-8", errors="replace") as handle:
-            return handle.read().strip()
+            return handle.read(limit).strip()
     except OSError:
         return ""
 

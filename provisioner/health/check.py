@@ -6,6 +6,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from provisioner.errors import SiteAnswerError
+from provisioner.health import facts as site_facts
 from provisioner.health.evaluate import Limits, SiteCheck, Verdict, dark, evaluate, serial_index
 from provisioner.registry import catalog as catalog_mod
 from provisioner.runner import Event, RunResult, run_playbook
@@ -43,9 +45,15 @@ def weigh(
     names = usb_names() if names is None else names
     out = {}
     for site in expected:
-        facts = (result.facts.get(site) or {}).get("site_health")
+        answer = (result.facts.get(site) or {}).get("site_health")
         outcome = result.sites.get(site)
-        if facts is not None:
+        if answer is not None:
+            try:
+                facts = site_facts.parse(answer)
+            except SiteAnswerError as exc:  # this site's answer only: the others are weighed as usual
+                why = f"Kiểm tra lỗi: {exc.message}"
+                out[site] = SiteCheck(site, True, {"terminal": Verdict("fail", (why,))}, error=why, at=at)
+                continue
             out[site] = evaluate(site, hostvars.get(site, {}), facts, index=index, names=names, limits=limits, at=at)
         elif outcome is not None and outcome.status == "failed":
             why = f"Kiểm tra lỗi: {outcome.message}"

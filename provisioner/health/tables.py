@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font, PatternFill
+from openpyxl.worksheet.worksheet import Worksheet
 
 from provisioner.atomic import write_atomic
 
@@ -64,19 +67,18 @@ class Report:
         info = book.active
         assert info is not None
         info.title = "Thông tin"
-        info.append([self.title])
+        _append(info, [self.title])
         info["A1"].font = Font(bold=True, size=14)
         for line in self.lines:
-            info.append([line])
+            _append(info, [line])
         info.column_dimensions["A"].width = 100
         for table in self.tables:
             sheet = book.create_sheet(table.name[:31])
-            sheet.append(table.columns)
+            _append(sheet, table.columns)
             for cell in sheet[1]:
                 cell.font = Font(bold=True)
             for row in table.rows:
-                sheet.append(row)
-                for cell in sheet[sheet.max_row]:
+                for cell in _append(sheet, row):
                     tone = TONES.get(str(cell.value))
                     if tone:
                         cell.fill = PatternFill("solid", start_color=_FILLS[tone])
@@ -89,6 +91,21 @@ class Report:
         book.save(tmp)
         tmp.replace(path)
         return path
+
+
+def _append(sheet: Worksheet, values: list[Cell] | list[str]) -> tuple[Any, ...]:
+    """Append a row whose text stays text: a value from a registry or a site starting with ``=`` is no formula.
+
+    openpyxl stores a string starting with ``=`` as a formula; every string is
+    written as a string cell here, and the characters XML cannot carry
+    (control characters a site may report) are shown as U+FFFD.
+    """
+    sheet.append([ILLEGAL_CHARACTERS_RE.sub("\ufffd", v) if isinstance(v, str) else v for v in values])
+    cells: tuple[Any, ...] = sheet[sheet.max_row]
+    for cell, value in zip(cells, values, strict=False):
+        if isinstance(value, str):
+            cell.data_type = "s"
+    return cells
 
 
 _HTML = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined).from_string("""\
