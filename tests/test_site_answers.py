@@ -29,8 +29,8 @@ def _hostile(base: dict[str, Any]) -> dict[str, tuple[Any, str]]:
     """Answers a site must not get away with, each with the field its error names."""
 
     def with_(path: tuple[str | int, ...], value: Any) -> Any:
-        answer = copy.deepcopy(base)
-        node = answer
+        answer: Any = copy.deepcopy(base)
+        node: Any = answer
         for key in path[:-1]:
             node = node[key]
         node[path[-1]] = value
