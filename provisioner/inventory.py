@@ -47,11 +47,12 @@ class Loaded:
 
 def load(registries: Iterable[Path], catalog: Catalog, unknown_models: UnknownModels = "error") -> Loaded:
     """Read and validate registries; raise :class:`RegistryInvalidError` listing every problem."""
-    rows, problems, sources = [], [], []
+    rows, problems, notices, sources = [], [], [], []
     for path in registries:
         got = read(path, path.name)
         rows.extend(got.rows)
         problems.extend(got.problems)
+        notices.extend(got.notices)
         sources.append(path.name)
     result = validate(rows, catalog, unknown_models)
     problems.extend(result.problems)
@@ -59,7 +60,7 @@ def load(registries: Iterable[Path], catalog: Catalog, unknown_models: UnknownMo
         raise RegistryInvalidError(problems)
     if not result.sites:
         raise ConfigError(f"{', '.join(sources)}: no sites (no rows under the header)", hint="add one row per room PC")
-    return Loaded(result.sites, result.warnings, sources)
+    return Loaded(result.sites, [*notices, *result.warnings], sources)
 
 
 # -- rendering -----------------------------------------------------------------

@@ -242,9 +242,12 @@ def test_unreadable_files(tmp_path: Path) -> None:
     latin = tmp_path / "r.csv"
     latin.write_bytes("Tỉnh/Thành phố,Xã/Phường\n".encode("utf-16"))
     assert isinstance(only(problems_of(latin)), UnreadableRegistryError)
-    other = tmp_path / "r.ods"
+    broken = tmp_path / "r.ods"
+    broken.write_text("x")
+    assert isinstance(only(problems_of(broken)), UnreadableRegistryError)
+    other = tmp_path / "r.numbers"
     other.write_text("x")
-    assert "give an .xlsx workbook or a .csv file" in (only(problems_of(other)).hint or "")
+    assert "give an .xlsx, .xls or .ods workbook or a .csv file" in (only(problems_of(other)).hint or "")
 
 
 def test_every_problem_at_once_sorted_by_sheet_row_column(tmp_path: Path) -> None:

@@ -126,3 +126,15 @@ class RegistryInvalidError(ConfigError):
             f"{len(self.problems)} problem(s) in {', '.join(files)}; nothing was written:\n{shown}",
             hint="fix the cells named above and run the command again",
         )
+
+
+class RegistryTooLargeError(RegistryProblem):
+    """A file, sheet or workbook is larger than any province's registry (bounded before it is read)."""
+
+
+class LegacyEncodingError(RegistryProblem):
+    """Text typed in an old Vietnamese encoding (TCVN3/ABC, VNI) inside a Unicode sheet."""
+
+
+class RegistryNotice(RegistryProblem):
+    """Not a problem: something the reader did that the author should know (a CSV read as Windows-1258)."""
