@@ -39,6 +39,8 @@ class Location:
             parts.append(f"row {self.row}")
         if self.column:
             parts.append(f"column {get_column_letter(self.column)}" + (f" ({self.header})" if self.header else ""))
+        elif self.header and self.row:
+            parts.append(f"column '{self.header}' (not in the sheet: add it)")
         return ", ".join(parts)
 
 

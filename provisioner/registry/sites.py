@@ -21,6 +21,7 @@ from provisioner.registry.problems import (
     InvalidBandwidthError,
     InvalidValueError,
     Location,
+    MissingColumnError,
     MissingFieldError,
     RegistryProblem,
     UnknownDeviceModelError,
@@ -187,6 +188,7 @@ class _Validator:
         self.by_hostname: dict[str, Location] = {}
         self.by_serial: dict[str, Location] = {}
         self.commune_district: dict[tuple[str, str], tuple[str, Location]] = {}
+        self.missing_columns: set[tuple[Location, str]] = set()
 
     # -- helpers ---------------------------------------------------------
     def problem(self, cls: type[RegistryProblem], row: Row, key: str, message: str, hint: str) -> None:
@@ -194,8 +196,15 @@ class _Validator:
 
     def required(self, row: Row, key: str, hint: str | None = None) -> str:
         value = row.get(key)
-        if not value:
-            col = BY_KEY[key]
+        col = BY_KEY[key]
+        if not value and key not in row.columns:  # the sheet has no such column: say so once, for the sheet
+            sheet = Location(row.where.file, row.where.sheet, row.where.sheet_index)
+            if (sheet, key) not in self.missing_columns:
+                self.missing_columns.add((sheet, key))
+                self.result.problems.append(
+                    MissingColumnError(sheet, f"no '{col.vi}' ({col.en}) column", hint=f"add a column headed '{col.vi}'")
+                )
+        elif not value:
             self.problem(MissingFieldError, row, key, f"'{col.vi}' ({col.en}) is empty", hint or f"fill in the {col.en.lower()}")
         return value
 
