@@ -2,9 +2,9 @@
 SHELL := /bin/bash
 VENV := .venv/bin
 export PATH := $(CURDIR)/.venv/bin:$(PATH)
-REGISTRY ?= examples/bac-giang.xlsx
-PROVINCE ?= inventories/bac-giang
-DISTRICT ?= bac_giang__hiep_hoa
+REGISTRY ?= examples/bac-ninh.xlsx
+PROVINCE ?= inventories/bac-ninh
+DISTRICT ?= bac_ninh__hiep_hoa
 OS ?= trixie
 
 .PHONY: setup demo test test-fast lint bench lab-down clean

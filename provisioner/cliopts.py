@@ -25,7 +25,7 @@ LabOpt = Annotated[
 ]
 DistrictOpt = Annotated[
     list[str] | None,
-    typer.Option("--district", "-d", help="Only this district's group (repeatable), e.g. bac_giang__hiep_hoa."),
+    typer.Option("--district", "-d", help="Only this district's group (repeatable), e.g. bac_ninh__hiep_hoa."),
 ]
 LimitOpt = Annotated[str | None, typer.Option("--limit", "-l", help="Only these sites (Ansible pattern).")]
 TagsOpt = Annotated[str | None, typer.Option("--tags", "-t", help="Only tasks with these tags.")]

@@ -44,6 +44,7 @@ _ESCAPE = re.compile(r"[\x7f-\x9f\u2028\u2029\ufeff]")
 UNSAFE_TAG = "!unsafe"
 #: Text in which no Jinja2 template (``{{``, ``{%``, ``{#``, a ``#jinja2:`` header) can be written.
 _INERT = re.compile(r"[A-Za-z0-9 ._:/@=,+\-]*")
+_RESOLVER = yaml.resolver.Resolver()
 _RESERVED = frozenset({"y", "n", "yes", "no", "on", "off", "true", "false", "null", "~", ".inf", ".nan"})
 
 
@@ -62,16 +63,34 @@ def scalar(value: Any, unsafe: bool = False) -> str:
             raise ValueError(f"{value} has no place in an inventory")
         return repr(value)
     if isinstance(value, str):
-        return f"{UNSAFE_TAG} {_string(value)}" if unsafe else _string(value)
+        return f"{UNSAFE_TAG} {_string(value)}" if unsafe and not _typed(value) else _string(value)
     raise TypeError(f"cannot write a {type(value).__name__} as YAML")
 
 
 @functools.lru_cache(maxsize=1 << 16)
 def _string(s: str) -> str:
-    if _PLAIN.match(s) and s == s.strip() and ": " not in s and not s.endswith(":") and s.lower() not in _RESERVED:
+    plain = _PLAIN.match(s) and "\ufeff" not in s  # libyaml (Ansible's reader) takes a BOM for a new stream
+    if plain and s == s.strip() and ": " not in s and not s.endswith(":") and s.lower() not in _RESERVED:
         return s
     quoted = json.dumps(s, ensure_ascii=False)
     return _ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
+
+
+@functools.lru_cache(maxsize=1 << 12)
+def _typed(s: str) -> bool:
+    """Whether YAML, left to itself, reads ``s`` as something else than a string (``01``, ``yes``, ``~``).
+
+    Ansible 2.19 resolves an ``!unsafe`` scalar's type again from its text,
+    quotes or not: ``!unsafe "07777"`` is the number 4095, ``!unsafe ""`` is
+    null and ``!unsafe "*"`` fails to load. Such a string is written quoted
+    and untagged. YAML's implicit types never hold ``{``, ``}``, ``%`` or
+    ``#``, so it can never be a template.
+    """
+    if _RESOLVER.resolve(yaml.ScalarNode, s, (True, False)) == "tag:yaml.org,2002:str":  # type: ignore[no-untyped-call]
+        return False
+    if any(c in s for c in "{}%#"):
+        raise ValueError(f"{s!r} reads as a YAML type and holds a template's characters")
+    return True
 
 
 def _value(key: str, value: Any, unsafe: bool) -> str:

@@ -1,7 +1,8 @@
-"""Write examples/bac-giang.xlsx from examples/bac-giang.csv, laid out as provinces lay out their sheets.
+"""Write examples/bac-ninh.xlsx from examples/bac-ninh.csv, laid out as provinces lay out their sheets.
 
 A title above the header row, an instructions sheet, the province and each
-district in merged cells down the rows: the reader must take all of that.
+zone (Khu vực: a former district, grouping waves) in merged cells down the
+rows: the reader must take all of that.
 
     python scripts/example_xlsx.py
 """
@@ -15,8 +16,8 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCE = ROOT / "examples" / "bac-giang.csv"
-TARGET = ROOT / "examples" / "bac-giang.xlsx"
+SOURCE = ROOT / "examples" / "bac-ninh.csv"
+TARGET = ROOT / "examples" / "bac-ninh.xlsx"
 TITLE_ROWS = 2  # a title, then a blank row, above the headers
 
 
@@ -41,7 +42,7 @@ def main() -> None:
     first = TITLE_ROWS + 2
     last = first + len(rows) - 1
     province_col = header.index("Tỉnh/Thành phố") + 1
-    district_col = header.index("Huyện/Khu vực") + 1
+    district_col = header.index("Khu vực") + 1
     ws.merge_cells(start_row=first, start_column=province_col, end_row=last, end_column=province_col)
     start = first
     for r in range(first + 1, last + 2):

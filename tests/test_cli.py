@@ -38,16 +38,16 @@ def test_bad_lab_options_exit_2_with_a_clear_message(args: list[str], message: s
 
 
 def test_verify_print_shows_the_command() -> None:
-    done = run("verify", "--print", "-i", "inventories/bac-giang", "--site", "site01")
+    done = run("verify", "--print", "-i", "inventories/bac-ninh", "--site", "site01")
     assert done.returncode == 0, done.stderr
     assert "--hosts=ansible://site01" in done.stdout
-    assert "inventories/bac-giang/viet-yen," in done.stdout  # a province folder means its districts
+    assert "inventories/bac-ninh/viet-yen," in done.stdout  # a province folder means its districts
     assert "provisioner/checks" in done.stdout
 
 
 def test_verify_leaves_the_checks_that_interrupt_a_meeting_to_full() -> None:
-    quick = run("verify", "--print", "-i", "inventories/bac-giang", "--site", "site01")
-    full = run("verify", "--print", "--full", "-i", "inventories/bac-giang", "--site", "site01")
+    quick = run("verify", "--print", "-i", "inventories/bac-ninh", "--site", "site01")
+    full = run("verify", "--print", "--full", "-i", "inventories/bac-ninh", "--site", "site01")
     assert "-m 'not disruptive'" in quick.stdout, quick.stdout
     assert "disruptive" not in full.stdout, full.stdout
     collect = ["--collect-only", "-q", "-m", "disruptive", "--hosts=local://"]

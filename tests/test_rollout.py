@@ -160,12 +160,13 @@ def test_a_site_whose_converge_began_and_never_ended_is_replayed_in_any_later_ru
     assert replay_sites(state, state.begin_run("rollout"), ["cut-off", "fine"], resumed=False) == []
 
 
-def test_the_example_province_rolls_out_one_wave_per_district() -> None:
+def test_the_example_province_rolls_out_one_wave_per_zone() -> None:
     from provisioner import targets
 
     root = Path(__file__).resolve().parent.parent
-    everything = targets.waves(targets.resolve([root / "inventories/bac-giang"], None, None))
-    assert len(everything) == 10 and sum(len(w.sites) for w in everything) == 23
-    assert {w.name: len(w.sites) for w in everything}["Huyện Việt Yên"] == 4
-    one = targets.waves(targets.resolve([root / "inventories/bac-giang"], None, "bac_giang__hiep_hoa"))
-    assert [(w.name, w.sites) for w in one] == [("Huyện Hiệp Hòa", ["dong-lo-p01", "mai-dinh-p01", "thang-p01"])]
+    everything = targets.waves(targets.resolve([root / "inventories/bac-ninh"], None, None))
+    assert len(everything) == 12 and sum(len(w.sites) for w in everything) == 25
+    assert {w.name: len(w.sites) for w in everything}["Khu vực Việt Yên"] == 4
+    one = targets.waves(targets.resolve([root / "inventories/bac-ninh"], None, "bac_ninh__hiep_hoa"))
+    hiep_hoa = ["hiep-hoa-07840-p01", "hoang-van-07822-p01", "xuan-cam-07870-p01"]
+    assert [(w.name, w.sites) for w in one] == [("Khu vực Hiệp Hòa", hiep_hoa)]

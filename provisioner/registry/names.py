@@ -22,7 +22,7 @@ _ROOM_NUMBER = re.compile(r"^(?:phong(?: hop)?(?: so)?|room|p)?\s*0*(\d{1,4})$")
 #: Words naming the kind of commune; dropped from hostnames (the code or the
 #: district keeps names apart), kept in the names people read.
 _COMMUNE_KINDS = ("dac khu ", "thi tran ", "phuong ", "xa ")
-_DISTRICT_KINDS = ("huyen ", "quan ")
+_DISTRICT_KINDS = ("huyen ", "quan ", "khu vuc ")
 #: Abbreviations written for the kinds kept in names.
 _ABBREVIATIONS = (("tp ", "thanh pho "), ("tx ", "thi xa "), ("tt ", "thi tran "))
 _PROVINCE_KINDS = ("thanh pho ", "tinh ", "tp ")
@@ -64,7 +64,10 @@ def commune_part(commune: str) -> str:
 
 
 def district_part(district: str) -> str:
-    """``"Huyện Việt Yên"`` → ``"viet-yen"``; towns and cities keep their kind: ``"TP Bắc Giang"`` → ``"thanh-pho-bac-giang"``."""
+    """``"Huyện Việt Yên"``, ``"Khu vực Việt Yên"`` (a zone) → ``"viet-yen"``.
+
+    Towns and cities keep their kind: ``"TP Bắc Giang"`` → ``"thanh-pho-bac-giang"``.
+    """
     return _drop_kind(words(district), _DISTRICT_KINDS).replace(" ", "-")
 
 
