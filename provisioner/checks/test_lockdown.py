@@ -377,11 +377,25 @@ def test_kernel_settings_apply_where_the_kernel_allows(host: Any, site: Site) ->
         pytest.skip("the kernel allows none of these settings here (a container keeps its host's)")
 
 
+#: The most of an asset record the checks read: the site writes it, so it is bounded like any answer from a site.
+ASSET_MAX_BYTES = 256 * 1024
+
+
+def _asset(host: Any, command: str) -> dict[str, Any]:
+    """An asset record from the site, bounded, of the shape the lock-down writes (else the check fails saying so)."""
+    raw = host.check_output(f"{command} | head -c {ASSET_MAX_BYTES + 1}")
+    assert len(raw) <= ASSET_MAX_BYTES, f"the asset record is over {ASSET_MAX_BYTES} bytes"
+    record = json.loads(raw)
+    assert isinstance(record, dict) and set(record) == {"dmi", "usb"}, "the asset record is not the lock-down's"
+    assert isinstance(record["dmi"], dict) and all(isinstance(v, str) for v in record["dmi"].values())
+    assert isinstance(record["usb"], list) and all(isinstance(d, dict) for d in record["usb"])
+    return record
+
+
 def test_asset_record_matches_the_pc(host: Any, site: Site) -> None:
     with as_root(host):
-        recorded = json.loads(host.file(site.get("lockdown_asset_file")).content_string)
-        now = json.loads(host.check_output("/usr/local/libexec/provisioner-asset"))
-    assert set(recorded) == {"dmi", "usb"}
+        recorded = _asset(host, f"cat {shlex.quote(site.get('lockdown_asset_file'))}")
+        now = _asset(host, "/usr/local/libexec/provisioner-asset")
     assert recorded == now, "the PC's devices changed since the lock-down recorded them"
 
 
