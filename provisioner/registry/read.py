@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import os
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -262,22 +263,52 @@ def _open_book(path: str) -> _Book:
 
 
 def _read_in_child(path: Path) -> _Book:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures import TimeoutError as FutureTimeout
-    from concurrent.futures.process import BrokenProcessPool
+    """Open the workbook in a forked reader under :func:`_limit_reader`; its answer comes back as JSON.
 
-    pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"), initializer=_limit_reader)
-    try:
-        return pool.submit(_open_book, str(path)).result(timeout=MAX_READER_SECONDS)
-    except BrokenProcessPool:
-        return ("memory", "")
-    except FutureTimeout:
-        for worker in list(getattr(pool, "_processes", {}).values()):
-            worker.kill()
-        return ("time", "")
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+    JSON, not pickle: should the reader ever be subverted by the file it
+    reads, what it sends back is still only data. A reader that dies (out of
+    memory, out of CPU time) or overruns :data:`MAX_READER_SECONDS` is the
+    file's fault, and said so.
+    """
+    import json
+    import select
+    import signal
+    import time
+
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the reader: nothing but read, answer and exit
+        code = 1
+        try:
+            os.close(rfd)
+            _limit_reader()
+            answer = json.dumps(_open_book(str(path)), ensure_ascii=False).encode()
+            with os.fdopen(wfd, "wb") as out:
+                out.write(answer)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(wfd)
+    chunks: list[bytes] = []
+    deadline = time.monotonic() + MAX_READER_SECONDS
+    with os.fdopen(rfd, "rb", buffering=0) as answer_in:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([answer_in], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return ("time", "")
+            chunk = answer_in.read(1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    _, status = os.waitpid(pid, 0)
+    if not os.WIFEXITED(status) or os.WEXITSTATUS(status) != 0:
+        return ("time", "") if os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGXCPU else ("memory", "")
+    kind, got = json.loads(b"".join(chunks))
+    if kind == "sheets":
+        got = [(name, tuple(grid) if grid and isinstance(grid[0], int) else grid) for name, grid in got]
+    return (kind, got)
 
 
 def _unpacked_size(path: Path) -> int | None:
