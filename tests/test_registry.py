@@ -346,3 +346,20 @@ def test_catalog_has_every_kind_and_a_province_can_add_models(tmp_path: Path) ->
     extra.write_text("version: 1\ndevices:\n  cam-x:\n    kind: tivi\n    model: X\n")
     with pytest.raises(catalog_mod.CatalogError, match=r"extra.yml: device catalog is malformed: devices.cam-x.kind"):
         catalog_mod.load(extra)
+
+
+def test_a_provinces_catalog_is_untrusted_input(tmp_path: Path) -> None:
+    extra = tmp_path / "extra.yml"
+    pairs = zip("abcdefgh", "bcdefghi", strict=True)
+    laughs = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}]\n" for p, c in pairs)
+    extra.write_text("version: 1\n" + laughs + "devices: *i\n")
+    with pytest.raises(catalog_mod.CatalogError, match="uses YAML aliases"):
+        catalog_mod.load(extra)
+    extra.write_bytes(b"version: 1\ndevices: {}\n# \xff\n")
+    with pytest.raises(catalog_mod.CatalogError, match="not UTF-8"):
+        catalog_mod.load(extra)
+    extra.write_text("version: 1\ndevices: {}\n" + "#" * (catalog_mod.MAX_CATALOG_BYTES + 1))
+    with pytest.raises(catalog_mod.CatalogError, match="at most"):
+        catalog_mod.load(extra)
+    extra.write_text("version: 1\ndevices:\n  cam-x:\n    kind: camera\n    model: \"{{ lookup('pipe', 'id') }}\"\n")
+    assert catalog_mod.load(extra).devices["cam-x"].model == "{{ lookup('pipe', 'id') }}"  # data: written !unsafe

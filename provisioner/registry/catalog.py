@@ -136,8 +136,17 @@ class Catalog:
         return Catalog({**self.devices, **other.devices}, [*self.sources, *other.sources])
 
 
+#: The largest catalog file read (the shipped one is about 20 KiB).
+MAX_CATALOG_BYTES = 1 << 20
+
+
 def _parse(text: str, source: str) -> Catalog:
+    """A catalog file's devices. It is a province's file, untrusted: bounded, and no YAML aliases (an alias bomb)."""
+    if len(text) > MAX_CATALOG_BYTES:
+        raise CatalogError(f"{source}: {len(text)} characters; a device catalog is at most {MAX_CATALOG_BYTES}")
     try:
+        if any(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, Loader=yaml.SafeLoader)):
+            raise CatalogError(f"{source}: uses YAML aliases (*name)", hint="write each device's entry out in full")
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise CatalogError(f"{source}: not valid YAML: {exc}") from exc
@@ -158,8 +167,12 @@ def load(extra: Path | None = None) -> Catalog:
     catalog = _parse(shipped.read_text(encoding="utf-8"), "provisioner/data/devices.yml")
     if extra is not None:
         try:
+            if extra.stat().st_size > MAX_CATALOG_BYTES:
+                raise CatalogError(f"{extra}: a device catalog is at most {MAX_CATALOG_BYTES} bytes")
             text = extra.read_text(encoding="utf-8")
         except OSError as exc:
             raise CatalogError(f"cannot read device catalog {extra}: {exc.strerror}") from exc
+        except UnicodeDecodeError as exc:
+            raise CatalogError(f"{extra}: not UTF-8 text (byte {exc.start})", hint="save the catalog as UTF-8") from exc
         catalog = catalog.merged(_parse(text, str(extra)))
     return catalog
