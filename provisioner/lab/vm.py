@@ -284,7 +284,13 @@ def write_inventory(path: Path, group: str, machines: list[Machine], *, services
     """An inventory of VM sites, with the lab's variables (its mirror, NTP, services) as container sites have them."""
     pubkey = key.with_suffix(".pub").read_text().strip()
     hosts: dict[str, Any] = {
-        m.name: {"ansible_host": sites.ADDRESS, "ansible_port": m.port, "lockdown_management_networks": [MANAGEMENT_NETWORK]}
+        m.name: {
+            "ansible_host": sites.ADDRESS,
+            "ansible_port": m.port,
+            "lockdown_management_networks": [MANAGEMENT_NETWORK],
+            # these VMs boot their kernel directly (QEMU -kernel), not through GRUB: no boot path to protect yet
+            "lockdown_boot_enabled": False,
+        }
         for m in machines
     }
     group_vars = {
