@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Everything the project needs on a fresh Debian 12 machine, as root (or with sudo):
-# podman (with runc, netavark and the iptables it calls), debootstrap, grub-common (the boot path tests use GRUB's own tools), nftables and nsenter (lossy links in field tests), OpenSSH client, ssh-audit and QEMU (bench/audit.py: its VM sites), and a Python venv with the package.
+# podman (with runc, netavark and the iptables it calls), debootstrap, GRUB's tools, xorriso and mtools (the boot path tests boot real GRUB in QEMU), nftables and nsenter (lossy links in field tests), OpenSSH client, ssh-audit and QEMU (bench/audit.py: its VM sites), and a Python venv with the package.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-APT_PACKAGES=(podman runc debootstrap netavark aardvark-dns iptables nftables util-linux openssh-client make tar usb.ids ssh-audit grub-common)
+APT_PACKAGES=(podman runc debootstrap netavark aardvark-dns iptables nftables util-linux openssh-client make tar usb.ids ssh-audit grub-common grub-pc-bin xorriso mtools)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f '${db:Status-Status}' "$pkg" 2>/dev/null | grep -qx installed || missing+=("$pkg")

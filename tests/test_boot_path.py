@@ -5,8 +5,11 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -128,3 +131,116 @@ def test_the_regeneration_refuses_a_configuration_that_lost_its_protection(tmp_p
     assert done.returncode == 1, done.stderr
     assert (boot / "grub.cfg").read_text() == "old\n"
     assert "lockdown-update-grub:" in done.stderr
+
+
+#: QEMU's key names for what a person types at GRUB's prompts
+KEYS = {"-": "minus", "\n": "ret", " ": "spc", ".": "dot"}
+
+
+class _Grub:
+    """Real GRUB (grub-mkrescue's BIOS image) booted in QEMU with the role's password header, keys sent as a person would."""
+
+    def __init__(self, folder: Path, users: str, timeout: int) -> None:
+        iso = folder / "iso/boot/grub"
+        iso.mkdir(parents=True)
+        (iso / "grub.cfg").write_text(
+            "serial --unit=0 --speed=115200\nterminal_input serial console\nterminal_output serial console\n"
+            f"set timeout={timeout}\n{users}"
+            "menuentry 'Debian GNU/Linux' --unrestricted --class debian {\n echo BOOTED-THE-DEFAULT-ENTRY\n sleep 600\n}\n"
+            "submenu 'Advanced options' {\n menuentry 'other' {\n echo BOOTED-ANOTHER\n }\n}\n"
+        )
+        image = folder / "grub.iso"
+        subprocess.run(["grub-mkrescue", "-o", str(image), str(folder / "iso")], capture_output=True, check=True, timeout=120)
+        self.serial, self.monitor = folder / "serial.log", folder / "monitor.sock"
+        self.qemu = subprocess.Popen(
+            [
+                *("qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-display", "none", "-no-reboot"),
+                *("-serial", f"file:{self.serial}", "-monitor", f"unix:{self.monitor},server,nowait", "-cdrom", str(image)),
+            ]
+        )
+
+    def screen(self) -> str:
+        return self.serial.read_text(errors="replace") if self.serial.exists() else ""
+
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while text not in self.screen():
+            assert time.monotonic() < deadline, f"GRUB never showed {text!r}; last: {self.screen()[-300:]!r}"
+            time.sleep(0.3)
+
+    def send(self, *commands: str) -> None:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(str(self.monitor))
+            for command in commands:
+                s.sendall(command.encode() + b"\n")
+                time.sleep(0.15)
+
+    def type(self, text: str) -> None:
+        self.send(*(f"sendkey {KEYS.get(ch, ch)}" for ch in text))
+
+    def close(self) -> None:
+        self.qemu.kill()
+        self.qemu.wait(timeout=10)
+
+
+@pytest.fixture
+def grub(tmp_path: Path) -> Iterator[Callable[[int], _Grub]]:
+    m = _module()
+    users = subprocess.run(
+        ["sh", "-c", m.script("provadmin", m.pbkdf2("mat-khau-khoi-dong-2026", b"\x04" * 64, 1000))],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    started: list[_Grub] = []
+
+    def boot(timeout: int) -> _Grub:
+        machine = _Grub(tmp_path / str(len(started)), users, timeout)
+        started.append(machine)
+        return machine
+
+    yield boot
+    for machine in started:
+        machine.close()
+
+
+@pytest.mark.parametrize("key", ["e", "c"], ids=["edit an entry", "command line"])
+def test_at_the_grub_menu_editing_and_the_command_line_need_the_password(
+    grub: Callable[[int], _Grub], key: str, tmp_path: Path
+) -> None:
+    g = grub(60)
+    g.wait_for("executed automatically")
+    g.send(f"sendkey {key}")
+    g.wait_for("Enter username:")
+    shot = tmp_path / "prompt.ppm"
+    g.send(f"screendump {shot}")
+    g.type("provadmin\n")
+    g.wait_for("Enter password:")
+    g.type("wrong-password-2026\n")
+    time.sleep(5)
+    screen = g.screen()
+    assert "BOOTED" not in screen and "grub>" not in screen, "a wrong password opened the editor or the command line"
+    header = shot.read_bytes()[:15]
+    assert header.startswith(b"P6\n"), "QEMU's screendump of the password prompt is not a picture"
+
+
+@pytest.mark.parametrize(
+    ("key", "shown"), [("e", "BOOTED-THE-DEFAULT-ENTRY"), ("c", "grub>")], ids=["edit an entry", "command line"]
+)
+def test_with_the_password_the_entry_can_be_edited_and_the_command_line_opened(
+    grub: Callable[[int], _Grub], key: str, shown: str
+) -> None:
+    g = grub(60)
+    g.wait_for("executed automatically")
+    g.send(f"sendkey {key}")
+    g.wait_for("Enter username:")
+    g.type("provadmin\n")
+    g.wait_for("Enter password:")
+    g.type("mat-khau-khoi-dong-2026\n")
+    g.wait_for(shown)  # the editor shows the entry's commands; the command line its prompt
+
+
+def test_the_default_entry_boots_unattended(grub: Callable[[int], _Grub]) -> None:
+    g = grub(1)
+    g.wait_for("BOOTED-THE-DEFAULT-ENTRY")
+    assert "Enter username:" not in g.screen()

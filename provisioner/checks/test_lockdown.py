@@ -331,6 +331,31 @@ def test_no_other_session_no_ctrl_alt_del(host: Any, site: Site) -> None:
     assert _as_operator(host, site, "chvt 2").rc != 0
 
 
+def test_the_boot_path_needs_the_grub_password(host: Any, site: Site) -> None:
+    """Editing an entry or GRUB's command line needs the superuser; the default entry boots unattended; no recovery entries."""
+    assert host.run("systemctl is-enabled debug-shell.service").stdout.strip() == "masked"
+    if host.run("systemd-detect-virt --container").rc == 0:
+        pytest.skip("a container has no boot loader of its own: the boot path is the host's")
+    if not site.get("lockdown_boot_enabled"):
+        pytest.skip("lockdown_boot_enabled is off for this site")
+    with as_root(host):
+        cfg = host.file("/boot/grub/grub.cfg")
+        text = cfg.content_string
+        script = host.file("/etc/grub.d/01_lockdown_password")
+        diverted = host.run("dpkg-divert --list /etc/grub.d/10_linux").stdout
+    lines = text.splitlines()
+    assert f'set superusers="{site.get("lockdown_boot_superuser")}"' in lines, "grub.cfg names no superuser"
+    assert any(line.startswith("password_pbkdf2 ") for line in lines), "grub.cfg has no password: anyone may edit an entry"
+    assert not cfg.mode & 0o077, f"grub.cfg is readable by others (mode {cfg.mode:o})"
+    lost = f"/etc/grub.d/01_lockdown_password has mode {script.mode:o}: without its exec bit the password is lost"
+    assert script.mode == 0o700, lost
+    assert str(site.get("lockdown_boot_linux_distrib")) in diverted, "Debian's 10_linux is not diverted"
+    top = [line for line in lines if line.startswith("menuentry ")]
+    assert top and "--unrestricted" in top[0], "the default entry needs the password: the PC would not boot unattended"
+    assert not any("--unrestricted" in line for line in top[1:]), "more than the default entry boots without the password"
+    assert "(recovery mode)" not in text, "grub.cfg offers recovery entries"
+
+
 def test_unneeded_services_are_gone(host: Any, site: Site) -> None:
     states = enabled_states(host, list(site.get("lockdown_services_masked")))
     unmasked = {unit: state or "no such unit" for unit, state in states.items() if state != "masked"}
