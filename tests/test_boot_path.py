@@ -72,6 +72,9 @@ def test_the_script_is_written_once_root_only_and_redrawn_when_the_password_chan
     assert _run({**args, "password": "một-mật-khẩu-mới-2026"})["changed"] is True
     assert path.read_text() != text
     assert _run({**args, "password": "ngắn"}).get("failed") is True
+    before = path.read_text()
+    hostile = _run({**args, "user": 'a"\nEOF\nreboot\ncat <<EOF'})  # a name that would break out of the script's here-document
+    assert hostile.get("failed") is True and path.read_text() == before
 
 
 def test_the_scripts_grub_mkconfig_runs_give_grub_a_valid_protected_configuration(tmp_path: Path) -> None:
@@ -178,6 +181,17 @@ class _Grub:
     def type(self, text: str) -> None:
         self.send(*(f"sendkey {KEYS.get(ch, ch)}" for ch in text))
 
+    def log_in(self, key: str, password: str, *, screendump: Path | None = None) -> None:
+        """At the menu, press ``key`` and answer GRUB's prompts as the superuser (a screendump of the first prompt, if asked)."""
+        self.wait_for("executed automatically")
+        self.send(f"sendkey {key}")
+        self.wait_for("Enter username:")
+        if screendump:
+            self.send(f"screendump {screendump}")
+        self.type("provadmin\n")
+        self.wait_for("Enter password:")
+        self.type(f"{password}\n")
+
     def close(self) -> None:
         self.qemu.kill()
         self.qemu.wait(timeout=10)
@@ -209,14 +223,8 @@ def test_at_the_grub_menu_editing_and_the_command_line_need_the_password(
     grub: Callable[[int], _Grub], key: str, tmp_path: Path
 ) -> None:
     g = grub(60)
-    g.wait_for("executed automatically")
-    g.send(f"sendkey {key}")
-    g.wait_for("Enter username:")
     shot = tmp_path / "prompt.ppm"
-    g.send(f"screendump {shot}")
-    g.type("provadmin\n")
-    g.wait_for("Enter password:")
-    g.type("wrong-password-2026\n")
+    g.log_in(key, "wrong-password-2026", screendump=shot)
     time.sleep(5)
     screen = g.screen()
     assert "BOOTED" not in screen and "grub>" not in screen, "a wrong password opened the editor or the command line"
@@ -231,12 +239,7 @@ def test_with_the_password_the_entry_can_be_edited_and_the_command_line_opened(
     grub: Callable[[int], _Grub], key: str, shown: str
 ) -> None:
     g = grub(60)
-    g.wait_for("executed automatically")
-    g.send(f"sendkey {key}")
-    g.wait_for("Enter username:")
-    g.type("provadmin\n")
-    g.wait_for("Enter password:")
-    g.type("mat-khau-khoi-dong-2026\n")
+    g.log_in(key, "mat-khau-khoi-dong-2026")
     g.wait_for(shown)  # the editor shows the entry's commands; the command line its prompt
 
 
