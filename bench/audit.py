@@ -29,12 +29,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from provisioner import paths, proc, yamlout
-from provisioner.errors import CommandFailedError
 from provisioner.lab import podman, sites, vm
 from provisioner.runner import run_playbook
 
@@ -44,18 +42,11 @@ VM_LAB = "audit-vm"
 VM_BARE, VM_LOCKED = "audit-vm-bare", "audit-vm-site"
 TARGET = 85
 
-#: Runs a shell command on a site: (command, input, timeout) -> its result (raises when it fails).
-Shell = Callable[[str, str | None, float], subprocess.CompletedProcess[str]]
+Shell = vm.Shell
 
 
 def in_container(container: str) -> Shell:
     return lambda command, stdin, timeout: podman.exec_(container, "sh", "-c", command, input=stdin, timeout=timeout)
-
-
-def over_ssh(port: int, key: Path, known_hosts: Path) -> Shell:
-    ssh = proc.require("ssh", package="openssh-client")
-    argv = [ssh, *sites.ssh_options(known_hosts), "-o", "BatchMode=yes", "-i", str(key), "-p", str(port)]
-    return lambda command, stdin, timeout: proc.run([*argv, f"root@{sites.ADDRESS}", command], input=stdin, timeout=timeout)
 
 
 def lynis(run: Shell, mirror: str | None) -> tuple[int, Counter[str]]:
@@ -90,19 +81,6 @@ def ssh_audit(port: int) -> tuple[int, list[str]]:
     exe = proc.require("ssh-audit", package="ssh-audit")
     done = subprocess.run([exe, "--no-colors", "-p", str(port), sites.ADDRESS], capture_output=True, text=True, check=False)
     return done.returncode, [ln.strip() for ln in done.stdout.splitlines() if "(fail)" in ln]
-
-
-def wait_for_ssh(run: Shell, timeout: float = 120) -> None:
-    """Until the site takes an SSH login (its keys printed, sshd may still be starting)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            run("true", None, 30)
-            return
-        except CommandFailedError:  # a refused or cut connection while it boots
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(2)
 
 
 def converge(inventory: Path, site: str) -> None:
@@ -158,9 +136,9 @@ def audit_vms() -> tuple[dict[str, int], list[str]]:
     try:
         vm.trust(machines, known_hosts)
         vm.write_inventory(inventory, VM_LAB, machines, services=services, key=key, known_hosts=known_hosts)
-        shells = {m.name: over_ssh(m.port, key, known_hosts) for m in machines}
+        shells = {m.name: vm.over_ssh(m.port, key, known_hosts) for m in machines}
         for run in shells.values():
-            wait_for_ssh(run)
+            vm.wait_for_ssh(run)
         print(f"VMs up: {time.perf_counter() - started:.0f} s")
         group = yamlout.load(inventory.read_text())["all"]["children"][VM_LAB]["vars"]
         mirror = str(group["base_apt_mirror"])

@@ -13,31 +13,45 @@ from the network.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import re
+import secrets
 import select
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from provisioner import paths, proc, yamlout
 from provisioner.atomic import write_atomic
-from provisioner.errors import ImageBuildError, LabError
+from provisioner.errors import CommandFailedError, ImageBuildError, LabError
 from provisioner.lab import image, sites
 from provisioner.lab.image import Progress, Recipe
+from provisioner.lab.keyboard import Keyboard
 
 # QEMU emulates the CPU (TCG) unless PROVISIONER_VM_ACCEL=kvm: on machines where /dev/kvm
 # exists but a guest never runs (a nested sandbox; seen here: no console output at all),
 # emulation is slow but sure.
 
 #: What a VM site needs beyond a container's: a kernel, and what boots it.
-VM_PACKAGES = ("linux-image-amd64", "initramfs-tools", "udev", "kmod", "dbus", "iproute2")
-DISK_SIZE = "8G"
+VM_PACKAGES = (
+    "linux-image-amd64",
+    "initramfs-tools",
+    "udev",
+    "kmod",
+    "dbus",
+    "iproute2",
+    "python3-apt",  # Ansible's apt module: Debian's installer media of the province put it there too
+    "grub-pc",  # GRUB for BIOS, managed by its package as on a PC Debian's installer set up
+    "grub-efi-amd64-bin",  # GRUB's UEFI image, installed on the ESP's removable path
+)
 BOOT_TIMEOUT = 600.0  # an emulated CPU makes its RSA host key slowly
 #: How the guest sees the controller: QEMU's user network puts the host at 10.0.2.2.
 MANAGEMENT_NETWORK = "10.0.2.2/32"
@@ -59,24 +73,71 @@ Name=en* eth*
 DHCP=ipv4
 """
 
+#: The disk, as Debian's installer lays out a PC's (GPT): GRUB's BIOS boot partition, an EFI system partition, the root.
+SECTOR = 512
+DISK_BYTES = 8 * 1024**3
+BIOS_BOOT = (2048, 2048)  # (first sector, sectors)
+ESP = (4096, 131072)
+ROOT_START = 135168
+GPT_BACKUP_SECTORS = 2048  # the end of the disk is left to GPT's backup table
+SFDISK_LAYOUT = (
+    "label: gpt\n"
+    f'start={BIOS_BOOT[0]}, size={BIOS_BOOT[1]}, type=21686148-6449-6E6F-744E-656564454649, name="bios"\n'
+    f'start={ESP[0]}, size={ESP[1]}, type=U, name="esp"\n'
+    f'start={ROOT_START}, size={DISK_BYTES // SECTOR - ROOT_START - GPT_BACKUP_SECTORS}, type=L, name="root"\n'
+)
+FSTAB = "LABEL=labroot / ext4 defaults,errors=remount-ro 0 1\nLABEL=LABESP /boot/efi vfat umask=0077 0 1\n"
+
+#: GRUB and the kernel also on the serial console, where the lab reads them (a room PC has only its screen).
+GRUB_DEFAULTS = """\
+# Lab VM (provisioner.lab.vm): GRUB's menu and the kernel's console on the serial line too.
+GRUB_TIMEOUT=5
+GRUB_TERMINAL="console serial"
+GRUB_SERIAL_COMMAND="serial --unit=0 --speed=115200"
+GRUB_CMDLINE_LINUX="console=tty0 console=ttyS0,115200 net.ifnames=0"
+"""
+
+#: Run once, as the first process of the disk's first boot: Debian's grub-install for both firmwares, then power off.
+GRUB_INSTALL = """\
+#!/bin/sh
+# Lab VM disk, first boot only (init=): install GRUB as Debian's installer does, for BIOS and for UEFI
+# (the removable path, so OVMF finds it with no boot entry), make grub.cfg, power off.
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin
+(
+    set -eu
+    mountpoint -q /proc || mount -t proc proc /proc  # the initramfs hands them over mounted
+    mountpoint -q /sys || mount -t sysfs sys /sys
+    mountpoint -q /dev || mount -t devtmpfs dev /dev
+    mount -o remount,rw /
+    mount /boot/efi
+    grub-install --target=i386-pc /dev/vda
+    grub-install --target=x86_64-efi --efi-directory=/boot/efi --removable --no-nvram
+    echo "grub-pc grub-pc/install_devices multiselect /dev/vda" | debconf-set-selections
+    update-grub
+    umount /boot/efi
+    echo LAB-GRUB-INSTALLED
+)
+sync
+mount -o remount,ro / || true
+poweroff -f -f
+"""
+
+#: Runs a shell command on a site: (command, input, timeout) -> its result (raises when it fails).
+Shell = Callable[[str, str | None, float], subprocess.CompletedProcess[str]]
+
+#: OVMF from Debian's package: the firmware's code, and the empty variable store each VM copies.
+OVMF = (Path("/usr/share/OVMF/OVMF_CODE_4M.fd"), Path("/usr/share/OVMF/OVMF_VARS_4M.fd"))
+
 
 @dataclass(frozen=True)
 class Disk:
-    """A built VM image: its root file system and the kernel that boots it."""
+    """A built VM disk: GPT with GRUB installed for BIOS (its boot partition) and UEFI (the removable path of the ESP)."""
 
     folder: Path
 
     @property
-    def root(self) -> Path:
-        return self.folder / "root.raw"
-
-    @property
-    def kernel(self) -> Path:
-        return self.folder / "vmlinuz"
-
-    @property
-    def initrd(self) -> Path:
-        return self.folder / "initrd.img"
+    def image(self) -> Path:
+        return self.folder / "disk.raw"
 
 
 @dataclass(frozen=True)
@@ -86,6 +147,7 @@ class Machine:
     name: str
     port: int
     folder: Path
+    firmware: str = "bios"
 
     @property
     def pidfile(self) -> Path:
@@ -99,6 +161,29 @@ class Machine:
     def overlay(self) -> Path:
         return self.folder / f"{self.name}.qcow2"
 
+    @property
+    def nvram(self) -> Path:
+        """The VM's own UEFI variables (a copy of OVMF's empty store)."""
+        return self.folder / f"{self.name}.efivars.fd"
+
+    @property
+    def monitor(self) -> Path:
+        """QEMU's monitor socket: a short path of its own (a Unix socket's path has at most 107 bytes)."""
+        tag = hashlib.sha256(str(self.folder.resolve()).encode()).hexdigest()[:10]
+        return Path(tempfile.gettempdir()) / f"provisioner-vm-{tag}" / f"{self.name}.monitor"
+
+    @property
+    def keyboard(self) -> Keyboard:
+        return Keyboard(self.monitor, self.console)
+
+
+def grub_password() -> str:
+    """The lab VMs' GRUB password, made once per lab folder (its tests type it at GRUB's prompt: letters and digits)."""
+    path = paths.lab_dir() / "grub-password"
+    if not path.is_file():
+        write_atomic(path, secrets.token_hex(10) + "\n", 0o600)
+    return path.read_text().strip()
+
 
 def recipe(suite: str, pubkey: str) -> Recipe:
     base = image.recipe(suite)
@@ -107,19 +192,34 @@ def recipe(suite: str, pubkey: str) -> Recipe:
         packages=base.packages + VM_PACKAGES,
         keygen_unit=KEYGEN_UNIT,
         masked=(),
-        extra={"kind": "vm", "authorized_key": pubkey, "network": NETWORK_UNIT, "hosts": HOSTS},
+        extra={
+            "kind": "vm",
+            "authorized_key": pubkey,
+            "network": NETWORK_UNIT,
+            "hosts": HOSTS,
+            "fstab": FSTAB,
+            "grub": GRUB_DEFAULTS,
+            "grub_install": GRUB_INSTALL,
+            "layout": SFDISK_LAYOUT,
+        },
     )
 
 
 def _customise(root: Path, r: Recipe) -> None:
     image.customise(root, r)
-    (root / "etc/fstab").write_text("/dev/vda / ext4 defaults,errors=remount-ro 0 1\n")
+    (root / "etc/fstab").write_text(r.extra["fstab"])
+    (root / "boot/efi").mkdir(parents=True, exist_ok=True)
     (root / "etc/hostname").write_text("lab-vm\n")
     (root / "etc/hosts").write_text(r.extra["hosts"])
     # no name service: a lab site reaches the lab by address, and nothing else
     (root / "etc/resolv.conf").unlink(missing_ok=True)
     (root / "etc/resolv.conf").write_text("# lab VM: no name server\n")
     (root / "etc/systemd/network/20-lab.network").write_text(r.extra["network"])
+    (root / "etc/default/grub.d").mkdir(parents=True, exist_ok=True)
+    (root / "etc/default/grub.d/lab.cfg").write_text(r.extra["grub"])
+    installer = root / "usr/local/sbin/lab-grub-install"
+    installer.write_text(r.extra["grub_install"])
+    installer.chmod(0o755)
     ssh = root / "root/.ssh"
     ssh.mkdir(mode=0o700, parents=True, exist_ok=True)
     (ssh / "authorized_keys").write_text(r.extra["authorized_key"].strip() + "\n")
@@ -127,76 +227,128 @@ def _customise(root: Path, r: Recipe) -> None:
     proc.run(["chroot", str(root), "systemctl", "enable", "systemd-networkd.service"], timeout=60)
 
 
+def _partition(raw: Path, root: Path) -> None:
+    """Lay out ``raw`` as the VM's GPT disk and make its file systems in place (no loop device: mkfs at an offset)."""
+    sfdisk = proc.require("sfdisk", package="fdisk")
+    mkfs = proc.require("mkfs.ext4", package="e2fsprogs")
+    mkfat = proc.require("mkfs.vfat", package="dosfstools")
+    with raw.open("wb") as f:
+        f.truncate(DISK_BYTES)
+    proc.run([sfdisk, "--quiet", str(raw)], input=SFDISK_LAYOUT, timeout=60)
+    esp_start, esp_sectors = ESP
+    fat = ["-F", "32", "-s", "1", "-S", str(SECTOR), "--offset", str(esp_start), "-n", "LABESP"]
+    proc.run([mkfat, *fat, str(raw), str(esp_sectors // 2)])
+    root_kib = (DISK_BYTES // SECTOR - ROOT_START - GPT_BACKUP_SECTORS) // 2
+    offset = ROOT_START * SECTOR
+    ext4 = ["-q", "-F", "-L", "labroot", "-E", f"offset={offset}", "-d", str(root)]
+    proc.run([mkfs, *ext4, str(raw), f"{root_kib}k"], timeout=900)
+
+
+def _install_grub(raw: Path, kernel: Path, initrd: Path, folder: Path) -> None:
+    """Boot the new disk once with its own kernel to run Debian's grub-install for BIOS and UEFI, and update-grub.
+
+    The installer runs as the first process (no systemd: nothing else starts,
+    no host key or machine id is made), then powers the VM off.
+    """
+    qemu = proc.require("qemu-system-x86_64", package="qemu-system-x86")
+    console = folder / "grub-install.console.log"
+    argv = [
+        qemu,
+        *_accel(),
+        *("-m", "1024", "-smp", "2", "-display", "none", "-monitor", "none", "-no-reboot"),
+        *("-serial", f"file:{console}", "-kernel", str(kernel), "-initrd", str(initrd)),
+        *("-append", "root=LABEL=labroot rw console=ttyS0 init=/usr/local/sbin/lab-grub-install"),
+        *("-drive", f"file={raw},if=virtio,format=raw", "-nic", "none"),
+    ]
+    proc.run(argv, timeout=BOOT_TIMEOUT)
+    text = console.read_text(errors="replace") if console.is_file() else ""
+    if "LAB-GRUB-INSTALLED" not in text:
+        raise ImageBuildError(f"grub-install on the VM disk did not finish: {text[-800:]}", hint=f"look at {console}")
+
+
 def ensure_disk(suite: str, pubkey: str, progress: Progress = image.quiet) -> Disk:
-    """The VM image of ``suite`` (authorising ``pubkey`` for root), built once per recipe and kept in the lab folder."""
+    """The VM disk of ``suite`` (authorising ``pubkey`` for root), built once per recipe and kept in the lab folder."""
     r = recipe(suite, pubkey)
     disk = Disk(paths.lab_dir() / "vm" / f"{suite}-{r.digest()}")
-    if disk.root.is_file() and disk.kernel.is_file() and disk.initrd.is_file():
+    if disk.image.is_file():
         return disk
-    mkfs = proc.require("mkfs.ext4", package="e2fsprogs")
-    progress(f"building the Debian {suite} VM image with debootstrap (a few minutes)")
+    progress(f"building the Debian {suite} VM disk with debootstrap and GRUB (a few minutes)")
     disk.folder.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=f"provisioner-vm-{suite}-", dir="/var/tmp") as tmp:
         root = Path(tmp) / "rootfs"
         image.debootstrap(r, root)
         _customise(root, r)
+        kernels = sorted(root.glob("boot/vmlinuz-*"))
+        initrds = sorted(root.glob("boot/initrd.img-*"))
+        if not kernels or not initrds:
+            raise ImageBuildError(f"the Debian {suite} VM image has no kernel or initrd under /boot")
+        kernel, initrd = Path(tmp) / "vmlinuz", Path(tmp) / "initrd.img"
+        shutil.copyfile(kernels[-1], kernel)
+        shutil.copyfile(initrds[-1], initrd)
         building = Path(tempfile.mkdtemp(prefix=".building-", dir=disk.folder.parent))
         try:
-            kernels = sorted(root.glob("boot/vmlinuz-*"))
-            initrds = sorted(root.glob("boot/initrd.img-*"))
-            if not kernels or not initrds:
-                raise ImageBuildError(f"the Debian {suite} VM image has no kernel or initrd under /boot")
-            shutil.copyfile(kernels[-1], building / "vmlinuz")
-            shutil.copyfile(initrds[-1], building / "initrd.img")
-            proc.run([mkfs, "-q", "-F", "-L", "labroot", "-d", str(root), str(building / "root.raw"), DISK_SIZE], timeout=900)
+            raw = building / disk.image.name
+            _partition(raw, root)
+            shutil.rmtree(root)
+            progress(f"installing GRUB on the Debian {suite} VM disk (one emulated boot)")
+            _install_grub(raw, kernel, initrd, Path(tmp))
             building.rename(disk.folder)
         finally:
             shutil.rmtree(building, ignore_errors=True)
     return disk
 
 
-def start(name: str, port: int, disk: Disk, folder: Path, *, memory_mb: int = 3072, cpus: int = 2) -> Machine:
-    """Boot a VM site from ``disk`` (on a copy-on-write layer of its own), SSH forwarded from 127.0.0.1:``port``."""
+def _accel() -> list[str]:
+    return ["-accel", "kvm"] if os.environ.get("PROVISIONER_VM_ACCEL") == "kvm" else ["-accel", "tcg,thread=multi"]
+
+
+def _firmware(machine: Machine) -> list[str]:
+    """QEMU's firmware for ``machine``: SeaBIOS (QEMU's default) or OVMF with the VM's own variable store."""
+    if machine.firmware == "bios":
+        return []
+    if machine.firmware != "uefi":
+        raise LabError(f"unknown VM firmware {machine.firmware!r}", hint="use bios or uefi")
+    code, variables = OVMF
+    if not code.is_file():
+        raise LabError(f"OVMF is not installed ({code} is missing)", hint="apt-get install ovmf (scripts/setup.sh does)")
+    if not machine.nvram.is_file():
+        shutil.copyfile(variables, machine.nvram)
+    return [
+        *("-drive", f"if=pflash,format=raw,unit=0,readonly=on,file={code}"),
+        *("-drive", f"if=pflash,format=raw,unit=1,file={machine.nvram}"),
+    ]
+
+
+def start(
+    name: str, port: int, disk: Disk, folder: Path, *, firmware: str = "bios", memory_mb: int = 3072, cpus: int = 2
+) -> Machine:
+    """Boot a VM site from ``disk`` through its firmware and GRUB, on a copy-on-write layer of its own.
+
+    SSH is forwarded from 127.0.0.1:``port``; ``firmware`` is ``bios`` (SeaBIOS) or ``uefi`` (OVMF).
+    """
     qemu = proc.require("qemu-system-x86_64", package="qemu-system-x86")
     qemu_img = proc.require("qemu-img", package="qemu-utils")
     folder.mkdir(parents=True, exist_ok=True)
-    machine = Machine(name, port, folder)
+    machine = Machine(name, port, folder, firmware)
     stop(machine)  # one left running by a bench that was killed (SIGKILL gives it no chance to stop its VMs)
     machine.console.unlink(missing_ok=True)
-    proc.run([qemu_img, "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(disk.root), str(machine.overlay)])
-    accel = ["-accel", "kvm"] if os.environ.get("PROVISIONER_VM_ACCEL") == "kvm" else ["-accel", "tcg,thread=multi"]
+    machine.nvram.unlink(missing_ok=True)
+    machine.monitor.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    machine.monitor.unlink(missing_ok=True)
+    proc.run([qemu_img, "create", "-q", "-f", "qcow2", "-F", "raw", "-b", str(disk.image), str(machine.overlay)])
     argv = [
         qemu,
-        "-name",
-        name,
-        *accel,
-        "-m",
-        str(memory_mb),
-        "-smp",
-        str(cpus),
-        "-display",
-        "none",
-        "-monitor",
-        "none",
-        "-serial",
-        f"file:{machine.console}",
-        "-kernel",
-        str(disk.kernel),
-        "-initrd",
-        str(disk.initrd),
-        "-append",
-        "root=/dev/vda rw console=ttyS0 net.ifnames=0",
-        "-drive",
-        f"file={machine.overlay},if=virtio,format=qcow2",
-        "-netdev",
-        f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:22",
-        "-device",
-        "virtio-net-pci,netdev=net0",
-        "-device",
-        "virtio-rng-pci",
-        "-daemonize",
-        "-pidfile",
-        str(machine.pidfile),
+        *("-name", name),
+        *_accel(),
+        *_firmware(machine),
+        *("-m", str(memory_mb), "-smp", str(cpus)),
+        *("-display", "none", "-vga", "std"),
+        *("-monitor", f"unix:{machine.monitor},server,nowait"),
+        *("-serial", f"file:{machine.console}"),
+        *("-drive", f"file={machine.overlay},if=virtio,format=qcow2"),
+        *("-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:22", "-device", "virtio-net-pci,netdev=net0"),
+        *("-device", "virtio-rng-pci"),
+        *("-daemonize", "-pidfile", str(machine.pidfile)),
     ]
     done = proc.run(argv, check=False, timeout=60)
     if done.returncode != 0:
@@ -274,6 +426,25 @@ def stop(machine: Machine, *, grace: float = 5.0) -> None:
     machine.overlay.unlink(missing_ok=True)
 
 
+def over_ssh(port: int, key: Path, known_hosts: Path) -> Shell:
+    ssh = proc.require("ssh", package="openssh-client")
+    argv = [ssh, *sites.ssh_options(known_hosts), "-o", "BatchMode=yes", "-i", str(key), "-p", str(port)]
+    return lambda command, stdin, timeout: proc.run([*argv, f"root@{sites.ADDRESS}", command], input=stdin, timeout=timeout)
+
+
+def wait_for_ssh(run: Shell, timeout: float = 120) -> None:
+    """Until the site takes an SSH login (its keys printed, sshd may still be starting)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            run("true", None, 30)
+            return
+        except CommandFailedError:  # a refused or cut connection while it boots
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(2)
+
+
 def trust(machines: list[Machine], known_hosts: Path) -> None:
     """Record each VM's host keys (read from its console) as the only keys its port may present."""
     lines = [f"[{sites.ADDRESS}]:{m.port} {key}\n" for m in machines for key in host_keys(m)]
@@ -288,8 +459,6 @@ def write_inventory(path: Path, group: str, machines: list[Machine], *, services
             "ansible_host": sites.ADDRESS,
             "ansible_port": m.port,
             "lockdown_management_networks": [MANAGEMENT_NETWORK],
-            # these VMs boot their kernel directly (QEMU -kernel), not through GRUB: no boot path to protect yet
-            "lockdown_boot_enabled": False,
         }
         for m in machines
     }
@@ -298,6 +467,8 @@ def write_inventory(path: Path, group: str, machines: list[Machine], *, services
         "ansible_ssh_private_key_file": str(key),
         "ansible_ssh_common_args": " ".join(sites.ssh_options(known_hosts)),
         **sites.role_vars(services, pubkey),
+        # the lab's own GRUB password (a province keeps its own in Ansible Vault)
+        "lockdown_boot_password": grub_password(),
     }
     doc = {"all": {"children": {group: {"hosts": hosts, "vars": group_vars}}}}
     header = [f"VM lab '{group}': written by provisioner.lab.vm; sites are QEMU VMs on loopback ports."]
