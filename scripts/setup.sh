@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-APT_PACKAGES=(podman runc debootstrap netavark aardvark-dns iptables nftables util-linux openssh-client make tar usb.ids ssh-audit grub-common grub-pc-bin xorriso mtools)
+APT_PACKAGES=(podman runc debootstrap netavark aardvark-dns iptables nftables util-linux openssh-client make tar usb.ids ssh-audit grub-common grub-pc-bin grub-efi-amd64-bin xorriso mtools fdisk dosfstools ovmf qemu-system-x86 qemu-utils)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f '${db:Status-Status}' "$pkg" 2>/dev/null | grep -qx installed || missing+=("$pkg")

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from provisioner import verify
+from provisioner import untrusted, verify
+from provisioner.checks.site import Site
 from provisioner.runner import MITOGEN_STRATEGY, mitogen_env
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
@@ -49,3 +50,13 @@ def test_mitogen_is_on_by_default_and_can_be_turned_off(monkeypatch: pytest.Monk
     monkeypatch.setenv("PROVISIONER_MITOGEN", "0")
     assert mitogen_env() == {}
     assert mitogen_env(True) == on
+
+
+def test_a_check_reads_a_templated_role_default_filled_in_from_the_sites_own_values() -> None:
+    """``lockdown_boot_superuser: "{{ lockdown_admin_user }}"`` → ``"{{ base_admin_user | default('provadmin') }}"``."""
+    assert Site("a", {}).get("lockdown_boot_superuser") == "provadmin"
+    assert Site("a", {"base_admin_user": "quantri"}).get("lockdown_boot_superuser") == "quantri"
+    assert Site("a", {"lockdown_boot_superuser": "khac"}).get("lockdown_boot_superuser") == "khac"
+    # a value from the registry is text: what it holds is not templated again
+    hostile = untrusted.Unsafe("{{ 7 * 7 }}")
+    assert Site("a", {"base_admin_user": hostile}).get("lockdown_boot_superuser") == "{{ 7 * 7 }}"

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import jinja2.meta
 import yaml
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -19,11 +20,15 @@ from provisioner.paths import project_root
 
 
 @cache
-def role_defaults(role: str) -> dict[str, Any]:
-    """A role's literal defaults (templated ones are left out: the inventory must give those)."""
+@cache
+def _all_defaults(role: str) -> dict[str, Any]:
     path = project_root() / "roles" / role / "defaults" / "main.yml"
-    data = yaml.safe_load(path.read_text()) or {}
-    return {k: v for k, v in data.items() if not (isinstance(v, str) and "{{" in v)}
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def role_defaults(role: str) -> dict[str, Any]:
+    """A role's literal defaults (templated ones are left out: :meth:`Site.get` fills those in per site)."""
+    return {k: v for k, v in _all_defaults(role).items() if not (isinstance(v, str) and "{{" in v)}
 
 
 #: Sandboxed: a template in the inventory is the project's or the province's own (the lab's references),
@@ -95,10 +100,26 @@ class Site:
     name: str
     vars: dict[str, Any]
 
-    def get(self, key: str) -> Any:
+    def get(self, key: str, _depth: int = 0) -> Any:
+        """The site's value of ``key``: the inventory's, else its role's default.
+
+        A default that is a template (``"{{ lockdown_admin_user }}"``) is filled
+        in from the site's own values and the other defaults, as Ansible would;
+        it is the project's text (never the inventory's), rendered sandboxed.
+        """
         if key in self.vars:
             return self.vars[key]
-        return role_defaults(role_of(key))[key]
+        value = _all_defaults(role_of(key))[key]
+        if not (isinstance(value, str) and "{{" in value) or _depth >= _DEPTH:
+            return value
+        names = jinja2.meta.find_undeclared_variables(_JINJA.parse(value))
+        context = {}
+        for name in names:
+            try:
+                context[name] = self.get(name, _depth + 1)
+            except KeyError:
+                continue  # undefined here: the template's own default() decides
+        return _render(value, context)
 
     @property
     def address(self) -> str:

@@ -354,7 +354,7 @@ def test_the_boot_path_needs_the_grub_password(host: Any, site: Site) -> None:
     assert top and "--unrestricted" in top[0], "the default entry needs the password: the PC would not boot unattended"
     assert not any("--unrestricted" in line for line in top[1:]), "more than the default entry boots without the password"
     assert "(recovery mode)" not in text, "grub.cfg offers recovery entries"
-    kernels = [line.split() for line in lines if line.strip().startswith("linux ")]
+    kernels = [line.split() for line in lines if line.split()[:1] == ["linux"]]
     panic = f"panic={site.get('lockdown_boot_panic_reboot_seconds')}"
     assert kernels and all(panic in k for k in kernels), f"a kernel boots without {panic}: a failing initramfs opens a root shell"
     sysrq = f"sysctl.kernel.sysrq={site.get('lockdown_sysctl').get('kernel.sysrq', 0)}"
