@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,9 @@ from types import ModuleType
 
 import jinja2
 import pytest
+
+from provisioner.lab import keyboard
+from provisioner.lab.keyboard import Keyboard
 
 ROLE = Path(__file__).resolve().parent.parent / "roles/lockdown"
 
@@ -136,10 +138,6 @@ def test_the_regeneration_refuses_a_configuration_that_lost_its_protection(tmp_p
     assert "lockdown-update-grub:" in done.stderr
 
 
-#: QEMU's key names for what a person types at GRUB's prompts
-KEYS = {"-": "minus", "\n": "ret", " ": "spc", ".": "dot"}
-
-
 class _Grub:
     """Real GRUB (grub-mkrescue's BIOS image) booted in QEMU with the role's password header, keys sent as a person would."""
 
@@ -154,43 +152,24 @@ class _Grub:
         )
         image = folder / "grub.iso"
         subprocess.run(["grub-mkrescue", "-o", str(image), str(folder / "iso")], capture_output=True, check=True, timeout=120)
-        self.serial, self.monitor = folder / "serial.log", folder / "monitor.sock"
+        self.keys = Keyboard(folder / "monitor.sock", folder / "serial.log")
         self.qemu = subprocess.Popen(
             [
                 *("qemu-system-x86_64", "-accel", "tcg", "-m", "256", "-display", "none", "-no-reboot"),
-                *("-serial", f"file:{self.serial}", "-monitor", f"unix:{self.monitor},server,nowait", "-cdrom", str(image)),
+                *("-serial", f"file:{self.keys.screen}", "-monitor", f"unix:{self.keys.socket},server,nowait"),
+                *("-cdrom", str(image)),
             ]
         )
 
     def screen(self) -> str:
-        return self.serial.read_text(errors="replace") if self.serial.exists() else ""
+        return self.keys.text()
 
     def wait_for(self, text: str, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while text not in self.screen():
-            assert time.monotonic() < deadline, f"GRUB never showed {text!r}; last: {self.screen()[-300:]!r}"
-            time.sleep(0.3)
-
-    def send(self, *commands: str) -> None:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.connect(str(self.monitor))
-            for command in commands:
-                s.sendall(command.encode() + b"\n")
-                time.sleep(0.15)
-
-    def type(self, text: str) -> None:
-        self.send(*(f"sendkey {KEYS.get(ch, ch)}" for ch in text))
+        self.keys.wait_for(text, timeout)
 
     def log_in(self, key: str, password: str, *, screendump: Path | None = None) -> None:
         """At the menu, press ``key`` and answer GRUB's prompts as the superuser (a screendump of the first prompt, if asked)."""
-        self.wait_for("executed automatically")
-        self.send(f"sendkey {key}")
-        self.wait_for("Enter username:")
-        if screendump:
-            self.send(f"screendump {screendump}")
-        self.type("provadmin\n")
-        self.wait_for("Enter password:")
-        self.type(f"{password}\n")
+        keyboard.grub_log_in(self.keys, key, "provadmin", password, screendump=screendump)
 
     def close(self) -> None:
         self.qemu.kill()
