@@ -80,11 +80,12 @@ BIOS_BOOT = (2048, 2048)  # (first sector, sectors)
 ESP = (4096, 131072)
 ROOT_START = 135168
 GPT_BACKUP_SECTORS = 2048  # the end of the disk is left to GPT's backup table
+ROOT_SECTORS = DISK_BYTES // SECTOR - ROOT_START - GPT_BACKUP_SECTORS
 SFDISK_LAYOUT = (
     "label: gpt\n"
     f'start={BIOS_BOOT[0]}, size={BIOS_BOOT[1]}, type=21686148-6449-6E6F-744E-656564454649, name="bios"\n'
     f'start={ESP[0]}, size={ESP[1]}, type=U, name="esp"\n'
-    f'start={ROOT_START}, size={DISK_BYTES // SECTOR - ROOT_START - GPT_BACKUP_SECTORS}, type=L, name="root"\n'
+    f'start={ROOT_START}, size={ROOT_SECTORS}, type=L, name="root"\n'
 )
 FSTAB = "LABEL=labroot / ext4 defaults,errors=remount-ro 0 1\nLABEL=LABESP /boot/efi vfat umask=0077 0 1\n"
 
@@ -238,10 +239,8 @@ def _partition(raw: Path, root: Path) -> None:
     esp_start, esp_sectors = ESP
     fat = ["-F", "32", "-s", "1", "-S", str(SECTOR), "--offset", str(esp_start), "-n", "LABESP"]
     proc.run([mkfat, *fat, str(raw), str(esp_sectors // 2)])
-    root_kib = (DISK_BYTES // SECTOR - ROOT_START - GPT_BACKUP_SECTORS) // 2
-    offset = ROOT_START * SECTOR
-    ext4 = ["-q", "-F", "-L", "labroot", "-E", f"offset={offset}", "-d", str(root)]
-    proc.run([mkfs, *ext4, str(raw), f"{root_kib}k"], timeout=900)
+    ext4 = ["-q", "-F", "-L", "labroot", "-E", f"offset={ROOT_START * SECTOR}", "-d", str(root)]
+    proc.run([mkfs, *ext4, str(raw), f"{ROOT_SECTORS * SECTOR // 1024}k"], timeout=900)
 
 
 def _install_grub(raw: Path, kernel: Path, initrd: Path, folder: Path) -> None:
